@@ -1,0 +1,1 @@
+"""Export: SavedModels for TF Serving, TFLite files for edge devices."""

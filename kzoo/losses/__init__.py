@@ -1,0 +1,1 @@
+"""Losses: focal, Dice, smooth-L1/Huber, GIoU, detection multi-task, mask and keypoint."""
