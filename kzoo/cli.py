@@ -1,0 +1,168 @@
+"""The ``kzoo`` command: models, datasets, train, evaluate, export, predict, quickstart."""
+
+import argparse
+import os
+import runpy
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+RECIPES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes")
+
+
+def _cmd_models(args):
+    from kzoo.models.registry import MODELS
+
+    for name in sorted(MODELS):
+        spec = MODELS[name]
+        print(f"{name:28s} {spec.task:28s} trains on {spec.dataset}")
+
+
+def _cmd_backbones(args):
+    from kzoo.backbones import list_backbones
+
+    print("\n".join(list_backbones()))
+
+
+def _cmd_datasets(args):
+    import kzoo.data
+
+    if args.action is None:
+        for name in kzoo.data.list_datasets():
+            info = kzoo.data.info(name)
+            print(f"{name:24s} {info.num_classes:3d} classes  {info.image_size[0]}x{info.image_size[1]}")
+        return
+    if args.action != "show" or not args.name:
+        sys.exit("usage: kzoo datasets show NAME --out FILE.png")
+    from kzoo.viz import save_grid, show_element
+
+    info = kzoo.data.info(args.name)
+    elements = list(kzoo.data.load(args.name, split=args.split).take(args.count).as_numpy_iterator())
+    draw_fns = [
+        (lambda ax, e=e: show_element(ax, e, info.class_names, info.skeleton)) for e in elements
+    ]
+    save_grid(draw_fns, args.out)
+    print(f"wrote {args.out} ({len(elements)} samples of {args.name}/{args.split})")
+
+
+def _cmd_train(args, extra):
+    recipe = args.recipe
+    path = recipe if recipe.endswith(".py") else os.path.join(RECIPES_DIR, f"{recipe}.py")
+    if not os.path.exists(path):
+        available = sorted(f[:-3] for f in os.listdir(RECIPES_DIR) if f.endswith(".py")) if os.path.isdir(RECIPES_DIR) else []
+        sys.exit(f"no recipe {recipe!r} (looked for {path}); recipes: {available}")
+    sys.argv = [path, *extra]
+    runpy.run_path(path, run_name="__main__")
+
+
+def _cmd_evaluate(args):
+    import keras
+
+    import kzoo  # noqa: F401  (registers kzoo layers for loading)
+    from kzoo.evaluation import evaluate_model, write_report
+
+    model = keras.saving.load_model(args.checkpoint, safe_mode=True)
+    results = evaluate_model(model, dataset=args.dataset, split=args.split, limit=args.limit)
+    print(write_report(results, args.out))
+
+
+def _cmd_export(args):
+    import keras
+
+    import kzoo  # noqa: F401
+    from kzoo.export import export_saved_model, export_tflite
+    from kzoo.export.labels import dataset_class_names
+
+    model = keras.saving.load_model(args.checkpoint, safe_mode=True)
+    class_names = dataset_class_names(model, args.dataset)
+    if args.format == "saved_model":
+        path = export_saved_model(model, args.out, args.name, version=args.version, class_names=class_names)
+    else:
+        representative = None
+        if args.quantize == "int8":
+            from kzoo.export.labels import representative_images
+
+            representative = representative_images(model, args.dataset)
+        path = os.path.join(args.out, f"{args.name}{'' if not args.quantize else '_' + args.quantize}.tflite")
+        export_tflite(model, path, quantize=args.quantize, representative_data=representative, class_names=class_names)
+    print(f"exported {path}")
+
+
+def _cmd_predict(args):
+    from kzoo.export.predict_images import predict_images
+
+    for path in predict_images(args.artifact, args.images, args.out, score_threshold=args.score_threshold):
+        print(f"wrote {path}")
+
+
+def _cmd_quickstart(args):
+    from kzoo.quickstart import run_quickstart
+
+    run_quickstart(out_dir=args.out, epochs=args.epochs, saved_models_dir=args.saved_models)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="kzoo", description="A Keras 3 model zoo for CNN applications.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("models", help="list registered models").set_defaults(fn=_cmd_models)
+    sub.add_parser("backbones", help="list backbones").set_defaults(fn=_cmd_backbones)
+
+    p = sub.add_parser("datasets", help="list built-in datasets, or draw samples: datasets show NAME --out FILE.png")
+    p.add_argument("action", nargs="?", choices=["show"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("--out", default="samples.png")
+    p.add_argument("--split", default="train")
+    p.add_argument("--count", type=int, default=12)
+    p.set_defaults(fn=_cmd_datasets)
+
+    p = sub.add_parser("train", help="run a recipe from recipes/ (extra arguments go to the recipe)")
+    p.add_argument("recipe", help="recipe name (e.g. classifier) or path to a recipe .py file")
+    p.set_defaults(fn=_cmd_train, passes_extra=True)
+
+    p = sub.add_parser("evaluate", help="evaluate a .keras checkpoint; prints a table and writes pictures")
+    p.add_argument("checkpoint")
+    p.add_argument("--dataset", default=None, help="default: the model's own dataset")
+    p.add_argument("--split", default="test")
+    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N examples")
+    p.add_argument("--out", default="evaluation")
+    p.set_defaults(fn=_cmd_evaluate)
+
+    p = sub.add_parser("export", help="export a .keras checkpoint as a SavedModel (TF Serving) or TFLite file")
+    p.add_argument("checkpoint")
+    p.add_argument("--name", required=True, help="served model name: writes OUT/NAME/VERSION")
+    p.add_argument("--format", choices=["saved_model", "tflite"], default="saved_model")
+    p.add_argument("--quantize", choices=["float16", "int8"], default=None, help="TFLite only")
+    p.add_argument("--version", type=int, default=None, help="default: next free version")
+    p.add_argument("--dataset", default=None, help="class names and int8 calibration images; default: the model's")
+    p.add_argument("--out", default="saved_models")
+    p.set_defaults(fn=_cmd_export)
+
+    p = sub.add_parser("predict", help="run a SavedModel directory or .tflite file on images; writes pictures")
+    p.add_argument("artifact")
+    p.add_argument("images", nargs="+")
+    p.add_argument("--out", default="predictions")
+    p.add_argument("--score-threshold", type=float, default=0.3)
+    p.set_defaults(fn=_cmd_predict)
+
+    p = sub.add_parser("quickstart", help="train a small model, evaluate, export, predict with the export")
+    p.add_argument("--out", default="kzoo_quickstart")
+    p.add_argument("--saved-models", default="saved_models")
+    p.add_argument("--epochs", type=int, default=4)
+    p.set_defaults(fn=_cmd_quickstart)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "passes_extra", False):
+        return args.fn(args, extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    main()

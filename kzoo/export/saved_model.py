@@ -1,0 +1,109 @@
+"""SavedModel export for TF Serving: versioned, atomic, three signatures."""
+
+import os
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kzoo.export.inference import make_inference_fn, model_input_size
+from kzoo.export.labels import write_saved_model_labels
+from kzoo.export.warmup import write_warmup_requests
+
+# TF Serving reads integer version directories: base_dir/name/<version>/.
+SIGNATURES = ("serving_default", "serving_bytes", "tf_example")
+
+
+def next_version(model_dir):
+    """The next free integer version under ``model_dir`` (1 when there is none)."""
+    if not os.path.isdir(model_dir):
+        return 1
+    versions = [int(entry) for entry in os.listdir(model_dir) if entry.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def _decode_images(image_bytes, height, width):
+    def decode_one(data):
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+        return tf.cast(tf.image.resize(image, (height, width)), tf.uint8)
+
+    return tf.map_fn(
+        decode_one, image_bytes, fn_output_signature=tf.TensorSpec((height, width, 3), tf.uint8)
+    )
+
+
+def _build_archive(model):
+    predict = make_inference_fn(model)
+    height, width = model_input_size(model)
+
+    def serving_default(images):
+        return predict(images)
+
+    def serving_bytes(image_bytes):
+        return predict(_decode_images(image_bytes, height, width))
+
+    def tf_example(examples):
+        features = tf.io.parse_example(examples, {"image/encoded": tf.io.FixedLenFeature([], tf.string)})
+        return predict(_decode_images(features["image/encoded"], height, width))
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        "serving_default", serving_default, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")]
+    )
+    archive.add_endpoint(
+        "serving_bytes", serving_bytes, input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")]
+    )
+    archive.add_endpoint("tf_example", tf_example, input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    return archive, predict
+
+
+def _check_export(path, predict, height, width):
+    """The written SavedModel must give the in-memory model's predictions (real weights, same graph)."""
+    probe = np.random.default_rng(0).integers(0, 256, (1, height, width, 3), dtype=np.uint8)
+    expected = predict(tf.constant(probe))
+    loaded = tf.saved_model.load(path)
+    got = loaded.signatures["serving_default"](images=tf.constant(probe))
+    for key, value in expected.items():
+        np.testing.assert_allclose(got[key].numpy(), value.numpy(), rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+def export_saved_model(model, base_dir, name, version=None, class_names=None):
+    """Write ``model`` with decoding inside as ``base_dir/name/version`` and return that path.
+
+    The export is written to a temporary directory beside the target, checked
+    (it must reproduce the in-memory model's predictions), then renamed into
+    place, so a failed export leaves no version directory and an existing
+    version is never overwritten.
+
+    Args:
+        model: a model from ``kzoo.build`` or its reloaded ``.keras`` checkpoint.
+        base_dir: the model base path TF Serving reads (``saved_models``).
+        name: the served model's name.
+        version: integer version; the next free one when None.
+        class_names: written to ``assets.extra/labels.json`` when given.
+    """
+    model_dir = os.path.join(base_dir, name)
+    version = next_version(model_dir) if version is None else int(version)
+    if version < 1:
+        raise ValueError(f"version must be a positive integer, got {version}")
+    target = os.path.join(model_dir, str(version))
+    if os.path.exists(target):
+        raise FileExistsError(f"{target} exists; versions are never overwritten")
+    os.makedirs(model_dir, exist_ok=True)
+    archive, predict = _build_archive(model)
+    height, width = model_input_size(model)
+    staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=model_dir)
+    try:
+        archive.write_out(staging, verbose=False)
+        write_warmup_requests(staging, height, width, model_name=name)
+        if class_names is not None:
+            write_saved_model_labels(staging, class_names)
+        _check_export(staging, predict, height, width)
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

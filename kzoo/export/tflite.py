@@ -1,0 +1,53 @@
+"""TFLite export: the whole inference graph (decode and NMS included), builtin ops only."""
+
+import os
+import tempfile
+
+import tensorflow as tf
+
+from kzoo.export.inference import make_inference_fn, model_input_size
+from kzoo.export.labels import add_tflite_labels
+from kzoo.export.tflite_convert import convert_callable
+
+
+def export_tflite(model, path, quantize=None, representative_data=None, class_names=None):
+    """Convert ``model`` with decoding inside to a ``.tflite`` file at ``path``.
+
+    The TFLite signature ``serving_default`` takes ``images`` uint8
+    [1, H, W, 3] at the model's input size and returns DESIGN.md's prediction
+    dict. The file is written atomically.
+
+    Args:
+        model: a model from ``kzoo.build`` or its reloaded ``.keras`` checkpoint.
+        path: output file path.
+        quantize: None (float32), ``"float16"`` or ``"int8"`` (full integer).
+        representative_data: for int8, an iterable of uint8 images [H, W, 3]
+            (a few hundred from the model's dataset).
+        class_names: stored in the file's metadata (``kzoo_labels``) when given.
+
+    Returns:
+        ``path``.
+    """
+    height, width = model_input_size(model)
+    predict = make_inference_fn(model)
+    representative = None
+    if representative_data is not None:
+        def representative():
+            for image in representative_data:
+                yield [tf.image.resize(tf.cast(image, tf.float32), (height, width))[None]]
+        # int8 calibration needs a float input; the uint8 cast happens before the model.
+        signature = [tf.TensorSpec((1, height, width, 3), tf.float32, name="images")]
+        fn = lambda images: predict(tf.cast(tf.clip_by_value(images, 0, 255), tf.uint8))  # noqa: E731
+    else:
+        signature = [tf.TensorSpec((1, height, width, 3), tf.uint8, name="images")]
+        fn = predict
+    flatbuffer = convert_callable(fn, signature, quantize, representative, trackable=model)
+    if class_names is not None:
+        flatbuffer = add_tflite_labels(flatbuffer, class_names)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, staging = tempfile.mkstemp(suffix=".tflite.tmp", dir=directory)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(flatbuffer)
+    os.replace(staging, path)
+    return path

@@ -1,0 +1,7 @@
+"""Training: strategies, pipelines, callbacks and the ``train`` loop recipes share."""
+
+from kzoo.training.callbacks import NaNGuard, standard_callbacks
+from kzoo.training.pipeline import fit_dataset
+from kzoo.training.replica_usage import ReplicaUsage
+from kzoo.training.strategy import make_strategy, split_cpu
+from kzoo.training.train import train

@@ -1,0 +1,29 @@
+"""tf.data pipelines from built-in datasets to ``model.fit`` batches."""
+
+import tensorflow as tf
+
+import kzoo.data
+
+
+def fit_dataset(spec, split, batch_size, image_size, shuffle=False, repeat=False, dataset=None, seed=0, take=None):
+    """Dataset ``split`` mapped by the model's ``targets``, batched and prefetched.
+
+    Args:
+        spec: the model's ``ModelSpec``.
+        split: "train", "validation" or "test".
+        batch_size: global batch size (split across replicas by ``fit``).
+        image_size: (height, width) of the model's input.
+        shuffle: shuffle examples (training).
+        repeat: repeat forever (pair with ``steps_per_epoch``).
+        dataset: built-in dataset name; the model's default when None.
+        take: use only the first ``take`` examples.
+    """
+    ds = kzoo.data.load(dataset or spec.dataset, split=split)
+    if take is not None:
+        ds = ds.take(take)
+    if shuffle:
+        ds = ds.shuffle(2048, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.map(lambda element: spec.targets(element, image_size), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)

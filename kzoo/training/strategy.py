@@ -1,0 +1,34 @@
+"""Distribution strategies: all local GPUs, several machines, or split CPUs."""
+
+import json
+import os
+
+import tensorflow as tf
+
+
+def split_cpu(replicas):
+    """Present the CPU as ``replicas`` logical devices (call before TF starts its runtime).
+
+    Lets a MirroredStrategy with several replicas run on a machine without
+    GPUs, which is how kzoo tests its distributed recipes.
+    """
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
+
+
+def make_strategy(cpu_replicas=None):
+    """The strategy recipes train under.
+
+    - ``TF_CONFIG`` set with several workers: ``MultiWorkerMirroredStrategy``
+      (each machine runs the same recipe; TF_CONFIG names the cluster).
+    - otherwise ``MirroredStrategy`` over all local GPUs, or over the CPU
+      (split into ``cpu_replicas`` logical devices when given).
+    """
+    cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    if len(cluster.get("worker", [])) > 1:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if cpu_replicas and not tf.config.list_physical_devices("GPU"):
+        split_cpu(cpu_replicas)
+        devices = [device.name for device in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    return tf.distribute.MirroredStrategy()

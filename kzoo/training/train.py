@@ -1,0 +1,90 @@
+"""``train``: build a registered model under a strategy and ``fit`` it with the standard callbacks."""
+
+import json
+import os
+
+import kzoo.data
+from kzoo.models.registry import get_spec
+from kzoo.training.callbacks import NaNGuard, standard_callbacks
+from kzoo.training.pipeline import fit_dataset
+from kzoo.training.replica_usage import ReplicaUsage
+from kzoo.training.strategy import make_strategy
+
+
+def train(
+    model_name,
+    out_dir,
+    compile_fn,
+    model_kwargs=None,
+    epochs=1,
+    batch_size=32,
+    steps_per_epoch=None,
+    validation_steps=None,
+    dataset=None,
+    cpu_replicas=None,
+    verbose=1,
+):
+    """Train model ``model_name`` with ``model.fit`` under ``make_strategy``.
+
+    Args:
+        model_name: a name from ``kzoo.list_models()``.
+        out_dir: checkpoints (``last.keras``, ``best.keras``), resumable state,
+            TensorBoard logs and ``history.json`` go here.
+        compile_fn: ``compile_fn(model, strategy)`` compiles the model (loss,
+            optimizer, metrics); called inside the strategy scope.
+        model_kwargs: builder keyword arguments; ``num_classes`` defaults to
+            the dataset's.
+        epochs, batch_size, steps_per_epoch, validation_steps: as ``model.fit``.
+        dataset: built-in dataset name; the model's default when None.
+        cpu_replicas: split the CPU into this many replicas (no-GPU machines).
+
+    Returns:
+        (model, history dict).
+
+    Raises:
+        FloatingPointError: when the loss became NaN or infinite; the last
+            good epoch's checkpoint stays in ``out_dir``.
+    """
+    spec = get_spec(model_name)
+    strategy = make_strategy(cpu_replicas)
+    dataset = dataset or spec.dataset
+    kwargs = dict(model_kwargs or {})
+    kwargs.setdefault("num_classes", kzoo.data.info(dataset).num_classes)
+    with strategy.scope():
+        model = spec.build(**kwargs)
+        compile_fn(model, strategy)
+    image_size = tuple(model.input_shape[1:3])
+    train_ds = fit_dataset(
+        spec, "train", batch_size, image_size, shuffle=True, repeat=steps_per_epoch is not None, dataset=dataset
+    )
+    val_ds = fit_dataset(spec, "validation", batch_size, image_size, dataset=dataset)
+    if validation_steps is not None:
+        val_ds = val_ds.take(validation_steps)
+    callbacks = standard_callbacks(out_dir)
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    guard = next(c for c in callbacks if isinstance(c, NaNGuard))
+    if guard.bad_batch is not None:
+        raise FloatingPointError(
+            f"loss became non-finite at batch {guard.bad_batch}; the last good checkpoint is in {out_dir}"
+        )
+    logs = {key: [_jsonable(v) for v in values] for key, values in history.history.items()}
+    with open(os.path.join(out_dir, "history.json"), "w") as handle:
+        json.dump({"model": model_name, "replicas": strategy.num_replicas_in_sync, "history": logs}, handle, indent=1)
+    return model, logs
+
+
+def _jsonable(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return [float(v) for v in value]
+
+
+__all__ = ["train", "ReplicaUsage"]
