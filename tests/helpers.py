@@ -149,15 +149,16 @@ def check_layer(
     return eager_list
 
 
-def check_model(model, inputs, targets, loss, atol=1e-5, fit_batch_size=None):
+def check_model(model, inputs, targets, compile_fn, atol=1e-5, fit_batch_size=None):
     """Run the standard model checks; returns the reloaded model.
 
+    ``compile_fn(model)`` compiles it (e.g. the registry's ``spec.compile``).
     Predicts, runs one ``fit`` step (finite loss), saves as ``.keras`` and
     reloads with ``safe_mode=True``, and asserts the reloaded model predicts
     the same outputs.
     """
     before = _as_list(model.predict(inputs, verbose=0))
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
+    compile_fn(model)
     history = model.fit(inputs, targets, epochs=1, batch_size=fit_batch_size or len(_as_list(inputs)[0]), verbose=0)
     assert np.isfinite(history.history["loss"][0]), history.history
     after = _as_list(model.predict(inputs, verbose=0))

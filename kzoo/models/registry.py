@@ -13,6 +13,8 @@ class ModelSpec:
     Attributes:
         build: builder returning a functional ``keras.Model`` of raw head outputs.
         decode: raw outputs -> DESIGN.md's prediction dict (graph-safe TF ops).
+        compile: ``compile(model, strategy=None)``: the standard loss,
+            optimizer and metrics.
         targets: ``targets(element, image_size)`` -> ``(inputs, targets)`` for
             ``model.fit``, images resized to the model's (height, width).
         task: the task family ("classification", "segmentation", ...).
@@ -21,6 +23,7 @@ class ModelSpec:
 
     build: Callable
     decode: Callable
+    compile: Callable
     targets: Callable
     task: str
     dataset: str
@@ -30,6 +33,7 @@ MODELS = {
     "classifier": ModelSpec(
         build=classification.build_classifier,
         decode=classification.decode_classifier,
+        compile=classification.compile_classifier,
         targets=classification.classifier_targets,
         task="classification",
         dataset="fashion_scenes/single",

@@ -19,7 +19,7 @@ class ReplicaUsage(keras.metrics.Metric):
         y_pred: any tensor whose first axis is the replica's batch.
 
     Returns:
-        float32 [num_replicas] example counts.
+        ``{"replica_<i>_examples": count}`` for each replica ``i``.
 
     Example:
         >>> model.compile(..., metrics=[ReplicaUsage(strategy.num_replicas_in_sync)])
@@ -37,7 +37,8 @@ class ReplicaUsage(keras.metrics.Metric):
         self.counts.assign_add(tf.one_hot(replica, self.num_replicas, dtype=self.dtype) * batch)
 
     def result(self):
-        return tf.identity(self.counts)
+        # One scalar per replica, so logs, History and TensorBoard can hold them.
+        return {f"replica_{i}_examples": self.counts[i] for i in range(self.num_replicas)}
 
     def get_config(self):
         return {**super().get_config(), "num_replicas": self.num_replicas}

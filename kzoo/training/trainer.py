@@ -14,7 +14,7 @@ from kzoo.training.strategy import make_strategy
 def train(
     model_name,
     out_dir,
-    compile_fn,
+    compile_fn=None,
     model_kwargs=None,
     epochs=1,
     batch_size=32,
@@ -31,7 +31,8 @@ def train(
         out_dir: checkpoints (``last.keras``, ``best.keras``), resumable state,
             TensorBoard logs and ``history.json`` go here.
         compile_fn: ``compile_fn(model, strategy)`` compiles the model (loss,
-            optimizer, metrics); called inside the strategy scope.
+            optimizer, metrics) inside the strategy scope; the model's
+            standard ``spec.compile`` when None.
         model_kwargs: builder keyword arguments; ``num_classes`` defaults to
             the dataset's.
         epochs, batch_size, steps_per_epoch, validation_steps: as ``model.fit``.
@@ -52,7 +53,7 @@ def train(
     kwargs.setdefault("num_classes", kzoo.data.info(dataset).num_classes)
     with strategy.scope():
         model = spec.build(**kwargs)
-        compile_fn(model, strategy)
+        (compile_fn or spec.compile)(model, strategy)
     image_size = tuple(model.input_shape[1:3])
     train_ds = fit_dataset(
         spec, "train", batch_size, image_size, shuffle=True, repeat=steps_per_epoch is not None, dataset=dataset
@@ -67,6 +68,7 @@ def train(
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
+        shuffle=False,  # the pipeline shuffles
         verbose=verbose,
     )
     guard = next(c for c in callbacks if isinstance(c, NaNGuard))
