@@ -1,0 +1,63 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kzoo
+from kzoo.cli import build_parser, main
+
+SUBCOMMANDS = ["models", "backbones", "datasets", "train", "evaluate", "export", "predict", "quickstart"]
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: kzoo " + command in capsys.readouterr().out
+
+
+def test_models_and_datasets_are_listed(capsys):
+    main(["models"])
+    assert "classifier" in capsys.readouterr().out
+    main(["datasets"])
+    listed = capsys.readouterr().out
+    for name in ("shapes", "fashion_scenes/single", "stick_figures"):
+        assert name in listed
+
+
+def test_datasets_show_writes_a_picture(tmp_path):
+    out = tmp_path / "figures.png"
+    main(["datasets", "show", "stick_figures/tiny", "--out", str(out), "--count", "4"])
+    picture = tf.io.decode_png(tf.io.read_file(str(out))).numpy()
+    assert picture.shape[0] > 100 and picture.shape[1] > 100
+    assert picture.std() > 10, "the picture is blank"
+
+
+def test_export_and_predict_from_the_command_line(tmp_path):
+    model = kzoo.build("classifier", num_classes=10, backbone="tiny", input_shape=(32, 32, 3))
+    checkpoint = str(tmp_path / "model.keras")
+    model.save(checkpoint)
+    out = str(tmp_path / "saved_models")
+    main(["export", checkpoint, "--name", "garments", "--out", out])
+    main(["export", checkpoint, "--name", "garments", "--format", "tflite", "--out", out])
+    image_path = str(tmp_path / "garment.png")
+    tf.io.write_file(image_path, tf.io.encode_png(np.full((40, 48, 3), 128, np.uint8)))
+    for artifact in (os.path.join(out, "garments", "1"), os.path.join(out, "garments.tflite")):
+        predictions_dir = str(tmp_path / os.path.basename(artifact))
+        main(["predict", artifact, image_path, "--out", predictions_dir])
+        assert os.listdir(predictions_dir) == ["garment.png"]
+
+
+def test_unknown_recipe_is_a_clear_error():
+    with pytest.raises(SystemExit, match="no recipe 'nonesuch'"):
+        main(["train", "nonesuch"])
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "kzoo"), "models"],
+                            capture_output=True, text=True, check=True)
+    assert "classifier" in result.stdout
