@@ -19,15 +19,31 @@ def model_input_size(model):
 
 
 def make_inference_fn(model):
-    """Returns ``predict(images)``: uint8 [N, H, W, 3] of any size -> prediction dict."""
+    """Returns ``predict(images)``: uint8 [N, H, W, 3] of any size -> prediction dict.
+
+    Rank and channels are checked at run time: a loaded SavedModel signature
+    does not enforce its input shape, so serving signatures declare their
+    input with unknown rank and rely on these checks for a clear error.
+    """
     decode = spec_of(model).decode
     height, width = model_input_size(model)
 
     def predict(images):
         images = tf.convert_to_tensor(images)
-        tf.debugging.assert_rank(images, 4, message="images must be [N, H, W, 3]")
-        tf.debugging.assert_equal(tf.shape(images)[-1], 3, message="images must have 3 channels (RGB)")
+        # The checks run before anything else touches the request.
+        checks = [
+            tf.debugging.assert_equal(tf.rank(images), 4, message="images must have rank 4: [N, H, W, 3]"),
+            tf.debugging.assert_equal(tf.shape(images)[-1], 3, message="images must have 3 channels (RGB)"),
+        ]
+        with tf.control_dependencies(checks):
+            images = tf.ensure_shape(tf.identity(images), [None, None, None, 3])
         pixels = tf.image.resize(tf.cast(images, tf.float32), (height, width))
-        return decode(model(pixels, training=False))
+        # Some kernels mishandle an empty batch (a convolution returns its input
+        # unchanged), so an empty request runs on one blank image and the
+        # outputs are cut back to zero rows.
+        count = tf.shape(pixels)[0]
+        pixels = tf.cond(count > 0, lambda: pixels, lambda: tf.zeros([1, height, width, 3]))
+        predictions = decode(model(pixels, training=False))
+        return {key: value[:count] for key, value in predictions.items()}
 
     return predict

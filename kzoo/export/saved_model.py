@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kzoo.export.image_bytes import decode_batch
 from kzoo.export.inference import make_inference_fn, model_input_size
 from kzoo.export.labels import write_saved_model_labels
 from kzoo.export.warmup import write_warmup_requests
@@ -24,16 +25,6 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def _decode_images(image_bytes, height, width):
-    def decode_one(data):
-        image = tf.io.decode_image(data, channels=3, expand_animations=False)
-        return tf.cast(tf.image.resize(image, (height, width)), tf.uint8)
-
-    return tf.map_fn(
-        decode_one, image_bytes, fn_output_signature=tf.TensorSpec((height, width, 3), tf.uint8)
-    )
-
-
 def _build_archive(model):
     predict = make_inference_fn(model)
     height, width = model_input_size(model)
@@ -42,16 +33,16 @@ def _build_archive(model):
         return predict(images)
 
     def serving_bytes(image_bytes):
-        return predict(_decode_images(image_bytes, height, width))
+        return predict(decode_batch(image_bytes, height, width))
 
     def tf_example(examples):
         features = tf.io.parse_example(examples, {"image/encoded": tf.io.FixedLenFeature([], tf.string)})
-        return predict(_decode_images(features["image/encoded"], height, width))
+        return predict(decode_batch(features["image/encoded"], height, width))
 
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
-        "serving_default", serving_default, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")]
+        "serving_default", serving_default, input_signature=[tf.TensorSpec(None, tf.uint8, name="images")]
     )
     archive.add_endpoint(
         "serving_bytes", serving_bytes, input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")]

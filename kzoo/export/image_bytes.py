@@ -1,0 +1,64 @@
+"""Decoding untrusted image bytes inside a serving graph, safely.
+
+Every image is checked before it is decoded: it must be a JPEG or PNG, and
+the size its header claims must stay under a pixel budget, so a tiny request
+claiming a 60000 x 60000 image is refused at once instead of allocating
+gigabytes. Corrupt or truncated data fails in the decoder with a clear
+InvalidArgumentError; the server stays up for the next request.
+"""
+
+import tensorflow as tf
+
+# 40 megapixels: far above any camera frame a detector is served, far below
+# what would exhaust a server's memory.
+MAX_PIXELS = 40_000_000
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_SIGNATURE = b"\xff\xd8"
+
+
+def _big_endian_uint32(data, offset):
+    raw = tf.cast(tf.io.decode_raw(tf.strings.substr(data, offset, 4), tf.uint8), tf.int64)
+    return raw[0] * 16777216 + raw[1] * 65536 + raw[2] * 256 + raw[3]
+
+
+def header_size(data):
+    """(height, width) claimed by a JPEG or PNG header, as int64 scalars, without decoding.
+
+    Raises InvalidArgumentError for anything that is neither.
+    """
+    is_png = tf.equal(tf.strings.substr(data, 0, 8), _PNG_SIGNATURE)
+    is_jpeg = tf.equal(tf.strings.substr(data, 0, 2), _JPEG_SIGNATURE)
+    tf.debugging.assert_equal(
+        tf.logical_or(is_png, is_jpeg), True, message="image_bytes must be JPEG or PNG data"
+    )
+
+    def png_size():
+        tf.debugging.assert_greater_equal(tf.strings.length(data), 24, message="truncated PNG header")
+        return tf.stack([_big_endian_uint32(data, 20), _big_endian_uint32(data, 16)])
+
+    def jpeg_size():
+        return tf.cast(tf.io.extract_jpeg_shape(data)[:2], tf.int64)
+
+    size = tf.cond(is_png, png_size, jpeg_size)
+    return size[0], size[1]
+
+
+def decode_checked(data, height, width, max_pixels=MAX_PIXELS):
+    """One JPEG/PNG string -> uint8 [height, width, 3], refusing oversized claims before decoding."""
+    claimed_h, claimed_w = header_size(data)
+    tf.debugging.assert_less_equal(
+        claimed_h * claimed_w,
+        tf.constant(max_pixels, tf.int64),
+        message=f"image too large: the header claims more than {max_pixels} pixels",
+    )
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    return tf.cast(tf.image.resize(image, (height, width)), tf.uint8)
+
+
+def decode_batch(image_bytes, height, width, max_pixels=MAX_PIXELS):
+    """string [N] -> uint8 [N, height, width, 3]; an empty batch gives an empty result."""
+    return tf.map_fn(
+        lambda data: decode_checked(data, height, width, max_pixels),
+        image_bytes,
+        fn_output_signature=tf.TensorSpec((height, width, 3), tf.uint8),
+    )
