@@ -43,7 +43,7 @@ def make_inference_fn(model):
         # outputs are cut back to zero rows.
         count = tf.shape(pixels)[0]
         pixels = tf.cond(count > 0, lambda: pixels, lambda: tf.zeros([1, height, width, 3]))
-        predictions = decode(model(pixels, training=False))
+        predictions = decode(model, model(pixels, training=False))
         return {key: value[:count] for key, value in predictions.items()}
 
     return predict

@@ -12,7 +12,8 @@ class ModelSpec:
 
     Attributes:
         build: builder returning a functional ``keras.Model`` of raw head outputs.
-        decode: raw outputs -> DESIGN.md's prediction dict (graph-safe TF ops).
+        decode: ``decode(model, raw_outputs)`` -> the prediction dict
+            (graph-safe TF ops; ``model`` gives access to its layers' config).
         compile: ``compile(model, strategy=None)``: the standard loss,
             optimizer and metrics.
         targets: ``targets(element, image_size)`` -> ``(inputs, targets)`` for

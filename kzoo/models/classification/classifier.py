@@ -63,7 +63,7 @@ def classifier_targets(element, image_size):
     return image, element["classes"][0]
 
 
-def decode_classifier(logits):
-    """Raw logits -> DESIGN.md's classification predictions."""
+def decode_classifier(model, logits):
+    """Raw logits -> classification predictions (``probabilities``, ``classes``)."""
     probabilities = tf.nn.softmax(logits, axis=-1)
     return {"probabilities": probabilities, "classes": tf.argmax(probabilities, axis=-1, output_type=tf.int32)}
