@@ -24,11 +24,9 @@ def predict_split(model, dataset=None, split="test", limit=None, batch_size=32):
     if limit is not None:
         ds = ds.take(limit)
     predict = tf.function(make_inference_fn(model))
-    elements, predictions = [], []
-    total = None if limit is None else limit
-    progress = keras.utils.Progbar(total, unit_name="image")
-    for element in ds.as_numpy_iterator():
-        elements.append(element)
+    elements = list(ds.as_numpy_iterator())
+    predictions = []
+    progress = keras.utils.Progbar(len(elements), unit_name="image")
     for start in range(0, len(elements), batch_size):
         chunk = elements[start:start + batch_size]
         outputs = predict(tf.constant(np.stack([e["image"] for e in chunk])))
@@ -43,7 +41,7 @@ def evaluate_classification(elements, predictions, class_names):
 
     y_true = np.array([int(e["classes"][0]) for e in elements])
     y_pred = np.array([int(p["classes"]) for p in predictions])
-    return classification_report(y_true, y_pred, num_classes=len(class_names), class_names=class_names)
+    return classification_report(y_true, y_pred, num_classes=len(class_names))
 
 
 EVALUATORS = {"classification": evaluate_classification}
@@ -56,14 +54,25 @@ def evaluate_model(model, dataset=None, split="test", limit=None):
     class_names = list(kzoo.data.info(dataset).class_names)
     elements, predictions = predict_split(model, dataset, split, limit)
     results = EVALUATORS[spec.task](elements, predictions, class_names)
-    return {"task": spec.task, "dataset": dataset, "split": split, "examples": len(elements), **results}
+    return {"task": spec.task, "dataset": dataset, "split": split, "examples": len(elements),
+            "class_names": class_names, **results}
 
 
-def write_report(results, out_dir):
-    """Write the pictures for ``results`` into ``out_dir``; return the printed table."""
-    from kzoo.metrics.report import format_table, save_report_pictures
+def write_report(results, out_dir, class_names=None):
+    """Write the pictures for ``results`` into ``out_dir``; return the printed table.
+
+    Arrays too large for a table (a confusion matrix) become pictures instead.
+    """
+    from kzoo.metrics import plots
+    from kzoo.metrics.report import format_table
 
     os.makedirs(out_dir, exist_ok=True)
-    pictures = save_report_pictures(results, out_dir)
-    table = format_table(results)
-    return table + "".join(f"\nwrote {path}" for path in pictures)
+    class_names = class_names or results.get("class_names")
+    table_values = {k: v for k, v in results.items() if k not in ("confusion_matrix", "class_names")}
+    lines = [format_table(table_values, title=f"{results.get('task', '')} on {results.get('dataset', '')}")]
+    if "confusion_matrix" in results:
+        path = plots.plot_confusion_matrix(
+            results["confusion_matrix"], os.path.join(out_dir, "confusion_matrix.png"), class_names
+        )
+        lines.append(f"wrote {path}")
+    return "\n".join(lines)
