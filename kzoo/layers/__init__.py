@@ -3,3 +3,19 @@
 Importing this package registers every layer for ``.keras`` loading
 (``keras.saving.load_model(..., safe_mode=True)``).
 """
+from kzoo.layers.image_preprocessing import ImagePreprocessing
+from kzoo.layers.anchor_generator import AnchorGenerator
+from kzoo.layers.balanced_sampler import BalancedSampler
+from kzoo.layers.box_coder import BoxCoder
+from kzoo.layers.box_matcher import BoxMatcher
+from kzoo.layers.detection_decoder import DetectionDecoder
+from kzoo.layers.feature_pyramid import FeaturePyramid
+from kzoo.layers.bed_of_nails_unpooling_2d import BedOfNailsUnpooling2D
+from kzoo.layers.max_pooling_with_argmax_2d import MaxPoolingWithArgmax2D
+from kzoo.layers.max_unpooling_2d import MaxUnpooling2D
+from kzoo.layers.multi_level_roi_align import MultiLevelRoIAlign
+from kzoo.layers.nearest_unpooling_2d import NearestUnpooling2D
+from kzoo.layers.ps_roi_align import PSRoIAlign
+from kzoo.layers.roi_align import RoIAlign
+from kzoo.layers.roi_pooling import RoIPooling
+from kzoo.layers.transpose_conv_upsampling import TransposeConvUpsampling

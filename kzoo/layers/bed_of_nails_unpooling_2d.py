@@ -1,0 +1,56 @@
+"""The lecture's "bed of nails" unpooling layer."""
+
+import keras
+
+from kzoo.ops import unpooling
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class BedOfNailsUnpooling2D(keras.layers.Layer):
+    """Upsample by placing each value at the top-left of its cell, zeros elsewhere.
+
+    The simplest fixed "unpooling": a 2x2 input ``[[1, 2], [3, 4]]`` becomes
+    the 4x4 ``[[1, 0, 2, 0], [0, 0, 0, 0], [3, 0, 4, 0], [0, 0, 0, 0]]``.
+    Usually followed by a convolution that spreads the nails out.
+
+    Args:
+        size: int or pair ``(sh, sw)``, the upsampling factor.
+        **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``).
+
+    Call arguments:
+        inputs: ``[N, H, W, C]`` tensor.
+
+    Returns:
+        ``[N, H * sh, W * sw, C]`` tensor of the input's dtype.
+
+    Example:
+    >>> x = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 2, 2, 1)
+    >>> BedOfNailsUnpooling2D(2)(x)[0, :, :, 0]
+    [[1, 0, 2, 0], [0, 0, 0, 0], [3, 0, 4, 0], [0, 0, 0, 0]]
+
+    Reference:
+        Long, Shelhamer and Darrell, "Fully Convolutional Networks for
+        Semantic Segmentation", CVPR 2015 (in-network upsampling); the name
+        is from Stanford CS231n, lecture 11 (2017).
+    """
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = unpooling._pair(size, "size")
+
+    def call(self, inputs):
+        return unpooling.bed_of_nails_unpooling(inputs, self.size)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        return (
+            n,
+            None if h is None else h * self.size[0],
+            None if w is None else w * self.size[1],
+            c,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"size": self.size})
+        return config
