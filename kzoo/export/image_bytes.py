@@ -44,7 +44,11 @@ def header_size(data):
 
 
 def decode_checked(data, height, width, max_pixels=MAX_PIXELS):
-    """One JPEG/PNG string -> uint8 [height, width, 3], refusing oversized claims before decoding."""
+    """One JPEG/PNG string -> float32 [height, width, 3] in [0, 255], refusing oversized claims before decoding.
+
+    The result stays float: rounding the resized image back to uint8 would
+    make bytes requests differ from pixel requests of the same image.
+    """
     claimed_h, claimed_w = header_size(data)
     tf.debugging.assert_less_equal(
         claimed_h * claimed_w,
@@ -52,13 +56,13 @@ def decode_checked(data, height, width, max_pixels=MAX_PIXELS):
         message=f"image too large: the header claims more than {max_pixels} pixels",
     )
     image = tf.io.decode_image(data, channels=3, expand_animations=False)
-    return tf.cast(tf.image.resize(image, (height, width)), tf.uint8)
+    return tf.image.resize(image, (height, width))
 
 
 def decode_batch(image_bytes, height, width, max_pixels=MAX_PIXELS):
-    """string [N] -> uint8 [N, height, width, 3]; an empty batch gives an empty result."""
+    """string [N] -> float32 [N, height, width, 3]; an empty batch gives an empty result."""
     return tf.map_fn(
         lambda data: decode_checked(data, height, width, max_pixels),
         image_bytes,
-        fn_output_signature=tf.TensorSpec((height, width, 3), tf.uint8),
+        fn_output_signature=tf.TensorSpec((height, width, 3), tf.float32),
     )

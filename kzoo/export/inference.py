@@ -19,7 +19,7 @@ def model_input_size(model):
 
 
 def make_inference_fn(model):
-    """Returns ``predict(images)``: uint8 [N, H, W, 3] of any size -> prediction dict.
+    """Returns ``predict(images)``: uint8 (or float in [0, 255]) [N, H, W, 3] of any size -> prediction dict.
 
     Rank and channels are checked at run time: a loaded SavedModel signature
     does not enforce its input shape, so serving signatures declare their
