@@ -17,45 +17,60 @@ from kzoo.export.inference import make_inference_fn
 from kzoo.models.registry import spec_of
 
 
-def predict_split(model, dataset=None, split="test", limit=None, batch_size=32):
-    """(elements, predictions): the split's elements and one prediction dict per element."""
-    spec = spec_of(model)
-    ds = kzoo.data.load(dataset or spec.dataset, split=split)
+def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=32):
+    """(elements, predictions) of a dataset split.
+
+    Args:
+        predict_batch: uint8 images [N, H, W, 3] -> prediction dict of numpy
+            arrays (a Keras inference function, a SavedModel or TFLite
+            predictor's ``predict``).
+        dataset, split: what to read; ``limit`` keeps the first examples only.
+
+    Returns:
+        The split's elements and one prediction dict (no batch axis) per element.
+    """
+    ds = kzoo.data.load(dataset, split=split)
     if limit is not None:
         ds = ds.take(limit)
-    predict = tf.function(make_inference_fn(model))
     elements = list(ds.as_numpy_iterator())
     predictions = []
     progress = keras.utils.Progbar(len(elements), unit_name="image")
     for start in range(0, len(elements), batch_size):
         chunk = elements[start:start + batch_size]
-        outputs = predict(tf.constant(np.stack([e["image"] for e in chunk])))
-        outputs = {key: value.numpy() for key, value in outputs.items()}
+        outputs = predict_batch(np.stack([e["image"] for e in chunk]))
+        outputs = {key: np.asarray(value) for key, value in outputs.items()}
         predictions += [{key: value[i] for key, value in outputs.items()} for i in range(len(chunk))]
         progress.add(len(chunk))
     return elements, predictions
 
 
-def evaluate_classification(elements, predictions, class_names):
+def evaluate_classification(elements, predictions, info):
     from kzoo.metrics.classification import classification_report
 
     y_true = np.array([int(e["classes"][0]) for e in elements])
     y_pred = np.array([int(p["classes"]) for p in predictions])
-    return classification_report(y_true, y_pred, num_classes=len(class_names))
+    return classification_report(y_true, y_pred, num_classes=info.num_classes)
 
 
+# task -> evaluate(elements, predictions, dataset info) -> dict of metrics
 EVALUATORS = {"classification": evaluate_classification}
 
 
+def evaluate_predictions(task, elements, predictions, dataset):
+    """The metrics of ``task`` for predictions on elements of ``dataset``."""
+    info = kzoo.data.info(dataset)
+    results = EVALUATORS[task](elements, predictions, info)
+    return {"task": task, "dataset": dataset, "examples": len(elements), "class_names": list(info.class_names),
+            **results}
+
+
 def evaluate_model(model, dataset=None, split="test", limit=None):
-    """The task metrics of ``model`` on a dataset split, as a dict (``"task"`` names the task)."""
+    """The task metrics of a Keras ``model`` (decoding included) on a dataset split."""
     spec = spec_of(model)
     dataset = dataset or spec.dataset
-    class_names = list(kzoo.data.info(dataset).class_names)
-    elements, predictions = predict_split(model, dataset, split, limit)
-    results = EVALUATORS[spec.task](elements, predictions, class_names)
-    return {"task": spec.task, "dataset": dataset, "split": split, "examples": len(elements),
-            "class_names": class_names, **results}
+    inference = tf.function(make_inference_fn(model))
+    elements, predictions = predict_split(lambda images: inference(tf.constant(images)), dataset, split, limit)
+    return {**evaluate_predictions(spec.task, elements, predictions, dataset), "split": split}
 
 
 def write_report(results, out_dir, class_names=None):
