@@ -35,14 +35,20 @@ def build_alexnet_features(input_shape):
 
 
 def build_tiny_features(input_shape):
-    """Five stride-2 conv blocks (8 to 64 channels): a backbone for fast tests."""
+    """Five stages of a stride-2 and a stride-1 3x3 conv (16 to 96 channels, ~0.1M weights).
+
+    Small enough for fast tests and CPU training, large enough to learn the
+    built-in datasets.
+    """
     images = keras.Input(input_shape, name="images")
     x = ImagePreprocessing("unit", name="preprocess")(images)
     features = {}
-    for level, filters in zip(range(1, 6), (8, 16, 24, 32, 64)):
-        x = layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, name=f"conv{level}")(x)
-        x = layers.BatchNormalization(name=f"bn{level}")(x)
-        x = layers.ReLU(name=f"relu{level}")(x)
+    for level, filters in zip(range(1, 6), (16, 24, 32, 48, 96)):
+        for step, strides in ((1, 2), (2, 1)):
+            name = f"conv{level}_{step}"
+            x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False, name=name)(x)
+            x = layers.BatchNormalization(name=f"{name}_bn")(x)
+            x = layers.ReLU(name=f"{name}_relu")(x)
         if level >= 2:
             features[f"P{level}"] = x
     return keras.Model(images, features, name="tiny_backbone")
