@@ -6,6 +6,7 @@ pictures (confusion matrix heat map, PR curves) that a person would rather
 look at than read.
 """
 
+import importlib
 import os
 
 import keras
@@ -52,8 +53,22 @@ def evaluate_classification(elements, predictions, info):
     return classification_report(y_true, y_pred, num_classes=info.num_classes)
 
 
+def _family_evaluator(family):
+    def evaluate(elements, predictions, info):
+        module = importlib.import_module(f"kzoo.models.{family}.evaluate")
+        return module.evaluate(elements, predictions, info)
+
+    return evaluate
+
+
 # task -> evaluate(elements, predictions, dataset info) -> dict of metrics
-EVALUATORS = {"classification": evaluate_classification}
+EVALUATORS = {
+    "classification": evaluate_classification,
+    "classification_localization": _family_evaluator("localization"),
+    "pose": _family_evaluator("pose"),
+    "segmentation": _family_evaluator("segmentation"),
+    "detection": _family_evaluator("detection"),
+}
 
 
 def evaluate_predictions(task, elements, predictions, dataset):
