@@ -1,0 +1,135 @@
+"""Batching and augmentation of kzoo dataset elements for every model.
+
+Batches are dense (DESIGN.md section 2): per-object tensors are padded to a
+fixed ``max_boxes`` with the sentinels below, so models never see ragged
+tensors. All functions are graph functions over one element and run inside
+``tf.data`` maps.
+
+Padding sentinels: ``boxes`` 0, ``classes`` -1 (the "no object" id),
+``masks`` 0, ``keypoints`` 0 (so padded joints are not visible),
+``is_crowd`` False, ``area`` 0 (COCO json elements).
+"""
+
+import tensorflow as tf
+
+PER_OBJECT_PADDING = {
+    "boxes": 0.0, "classes": -1, "masks": 0, "keypoints": 0.0, "is_crowd": False, "area": 0.0,
+}
+
+
+def pad_to_max_boxes(element, max_boxes):
+    """Pad (or truncate) every per-object tensor of ``element`` to ``max_boxes`` rows.
+
+    Objects beyond ``max_boxes`` are dropped, so pick ``max_boxes`` at least
+    ``kzoo.data.info(name).max_objects`` when every object must count.
+    """
+    padded = dict(element)
+    for key, value in PER_OBJECT_PADDING.items():
+        if key not in element:
+            continue
+        tensor = element[key][:max_boxes]
+        rank = tensor.shape.rank
+        paddings = [[0, max_boxes - tf.shape(tensor)[0]]] + [[0, 0]] * (rank - 1)
+        if tensor.dtype == tf.bool:  # tf.pad has no bool kernel everywhere
+            tensor = tf.cast(tf.pad(tf.cast(tensor, tf.uint8), paddings), tf.bool)
+        else:
+            tensor = tf.pad(tensor, paddings, constant_values=tf.cast(value, tensor.dtype))
+        padded[key] = tf.ensure_shape(tensor, [max_boxes] + tensor.shape.as_list()[1:])
+    return padded
+
+
+def resize(element, image_size):
+    """Resize image (bilinear, antialiased), masks and segmentation (nearest) to ``image_size``.
+
+    Boxes and keypoints are normalized, so they stay as they are. Nearest
+    neighbour keeps masks binary and labels whole, at the price of boxes that
+    may no longer hug a resized mask to the pixel.
+    """
+    size = tuple(image_size)
+    resized = dict(element)
+    image = tf.image.resize(element["image"], size, method="bilinear", antialias=True)
+    resized["image"] = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+    if "masks" in element:
+        masks = tf.image.resize(element["masks"][..., None], size, method="nearest")
+        resized["masks"] = masks[..., 0]
+    if "segmentation" in element:
+        segmentation = tf.image.resize(element["segmentation"][..., None], size, method="nearest")
+        resized["segmentation"] = segmentation[..., 0]
+    return resized
+
+
+def flip_left_right(element, keypoint_flip_indices=None):
+    """Mirror an element: image, boxes, masks, segmentation and keypoints.
+
+    Args:
+        element: a kzoo element, padded or not (rows with class -1 are left
+            as they are).
+        keypoint_flip_indices: joint order after the flip, swapping left and
+            right joints (``kzoo.data.info(name).keypoint_flip_indices``).
+            Required when the element has keypoints: a mirrored left hand is
+            a right hand.
+    """
+    flipped = dict(element)
+    flipped["image"] = tf.reverse(element["image"], axis=[1])
+    real = element["classes"] >= 0
+    ymin, xmin, ymax, xmax = tf.unstack(element["boxes"], 4, axis=-1)
+    boxes = tf.stack([ymin, 1.0 - xmax, ymax, 1.0 - xmin], axis=-1)
+    flipped["boxes"] = tf.where(real[:, None], boxes, element["boxes"])
+    if "masks" in element:
+        flipped["masks"] = tf.reverse(element["masks"], axis=[2])
+    if "segmentation" in element:
+        flipped["segmentation"] = tf.reverse(element["segmentation"], axis=[1])
+    if "keypoints" in element:
+        if keypoint_flip_indices is None:
+            raise ValueError("Flipping keypoints needs keypoint_flip_indices (left/right swap).")
+        y, x, visible = tf.unstack(element["keypoints"], 3, axis=-1)
+        keypoints = tf.stack([y, 1.0 - x, visible], axis=-1)
+        keypoints = tf.gather(keypoints, list(keypoint_flip_indices), axis=1)
+        flipped["keypoints"] = tf.where(real[:, None, None], keypoints, element["keypoints"])
+    return flipped
+
+
+def random_flip_left_right(element, keypoint_flip_indices=None, seed=None):
+    """``flip_left_right`` with probability 1/2."""
+    flip = tf.random.uniform([], seed=seed) < 0.5
+    return tf.cond(
+        flip,
+        lambda: flip_left_right(element, keypoint_flip_indices),
+        lambda: dict(element),
+    )
+
+
+def batched(
+    dataset,
+    batch_size,
+    max_boxes,
+    image_size=None,
+    flip=False,
+    keypoint_flip_indices=None,
+    drop_remainder=False,
+):
+    """Dense batches of kzoo elements, ready for a model's target encoder.
+
+    Args:
+        dataset: unbatched elements (``kzoo.data.load``), shuffled or not.
+        batch_size: elements per batch.
+        max_boxes: rows of every per-object tensor (see ``pad_to_max_boxes``).
+        image_size: (height, width) to resize to; needed when image sizes
+            vary (TFDS names). None keeps the dataset's size.
+        flip: random horizontal flips (augmentation for training).
+        keypoint_flip_indices: left/right joint swap, needed with ``flip``
+            when elements have keypoints.
+        drop_remainder: drop a last, smaller batch (fixed batch shapes).
+
+    Returns:
+        A ``tf.data.Dataset`` of dicts of batched tensors, prefetched.
+    """
+    autotune = tf.data.AUTOTUNE
+    if image_size is not None:
+        dataset = dataset.map(lambda e: resize(e, image_size), num_parallel_calls=autotune)
+    if flip:
+        dataset = dataset.map(
+            lambda e: random_flip_left_right(e, keypoint_flip_indices), num_parallel_calls=autotune
+        )
+    dataset = dataset.map(lambda e: pad_to_max_boxes(e, max_boxes), num_parallel_calls=autotune)
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(autotune)

@@ -1,0 +1,169 @@
+"""Padding, resizing, flipping and batching of elements (``kzoo.data.pipeline``)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kzoo.data import pipeline, stick_figures
+from tests.data.contract import check_element, joint_pixels, reference_box, scene_to_element
+
+FLIP = stick_figures.FLIP_INDICES
+
+
+def _element(count=2, size=(4, 6), joints=3):
+    rng = np.random.default_rng(count)
+    return {
+        "image": rng.integers(0, 256, size + (3,), dtype=np.uint8),
+        "boxes": rng.uniform(0, 1, (count, 4)).astype(np.float32),
+        "classes": np.arange(count, dtype=np.int32),
+        "masks": rng.integers(0, 2, (count,) + size, dtype=np.uint8),
+        "keypoints": rng.uniform(0, 1, (count, joints, 3)).astype(np.float32),
+        "segmentation": rng.integers(0, 3, size, dtype=np.int32),
+        "is_crowd": np.array([True, False] * count)[:count],
+        "area": rng.uniform(1, 50, count).astype(np.float32),
+        "image_id": np.int64(7),
+    }
+
+
+def _numpy(element):
+    return {k: np.asarray(v) for k, v in element.items()}
+
+
+@pytest.mark.parametrize("count, max_boxes", [(2, 5), (0, 3), (4, 2), (3, 3)])
+def test_pad_to_max_boxes_matches_numpy(count, max_boxes):
+    element = _element(count)
+    padded = _numpy(pipeline.pad_to_max_boxes({k: tf.constant(v) for k, v in element.items()}, max_boxes))
+    kept = min(count, max_boxes)
+    sentinels = {"boxes": 0, "classes": -1, "masks": 0, "keypoints": 0, "is_crowd": False, "area": 0}
+    for key, fill in sentinels.items():
+        expected = np.asarray(element[key][:kept])
+        pad = [(0, max_boxes - kept)] + [(0, 0)] * (expected.ndim - 1)
+        np.testing.assert_array_equal(padded[key], np.pad(expected, pad, constant_values=fill))
+        assert padded[key].dtype == element[key].dtype
+    for key in ("image", "segmentation", "image_id"):
+        np.testing.assert_array_equal(padded[key], element[key])
+
+
+SIGNATURE = {
+    "image": tf.TensorSpec((None, None, 3), tf.uint8),
+    "boxes": tf.TensorSpec((None, 4), tf.float32),
+    "classes": tf.TensorSpec((None,), tf.int32),
+    "masks": tf.TensorSpec((None, None, None), tf.uint8),
+    "keypoints": tf.TensorSpec((None, 3, 3), tf.float32),
+    "segmentation": tf.TensorSpec((None, None), tf.int32),
+    "is_crowd": tf.TensorSpec((None,), tf.bool),
+    "area": tf.TensorSpec((None,), tf.float32),
+    "image_id": tf.TensorSpec((), tf.int64),
+}
+
+
+def test_padding_in_a_graph_gives_static_shapes():
+    elements = [_element(1), _element(3)]
+    dataset = tf.data.Dataset.from_generator(lambda: iter(elements), output_signature=SIGNATURE)
+    dataset = dataset.map(lambda e: pipeline.pad_to_max_boxes(e, 4))
+    spec = dataset.element_spec
+    assert spec["boxes"].shape == (4, 4) and spec["masks"].shape == (4, None, None)
+    assert spec["keypoints"].shape == (4, 3, 3) and spec["classes"].shape == (4,)
+    assert [list(e["classes"]) for e in dataset.as_numpy_iterator()] == [[0, -1, -1, -1], [0, 1, 2, -1]]
+
+
+def test_flip_by_hand():
+    image = np.arange(2 * 4 * 3, dtype=np.uint8).reshape(2, 4, 3)
+    mask = np.array([[1, 1, 0, 0], [0, 1, 0, 0]], np.uint8)
+    element = {
+        "image": image,
+        "boxes": np.array([[0.0, 0.0, 1.0, 0.5], [0, 0, 0, 0]], np.float32),
+        "classes": np.array([3, -1], np.int32),  # second row is padding
+        "masks": np.stack([mask, np.zeros_like(mask)]),
+        "segmentation": mask.astype(np.int32) * 4,
+        "keypoints": np.array([[[0.5, 0.125, 1.0], [0.25, 0.3, 0.0]], [[0, 0, 0], [0, 0, 0]]], np.float32),
+    }
+    flipped = _numpy(pipeline.flip_left_right(element, keypoint_flip_indices=(1, 0)))
+    np.testing.assert_array_equal(flipped["image"], image[:, ::-1])
+    np.testing.assert_array_equal(flipped["masks"][0], [[0, 0, 1, 1], [0, 0, 1, 0]])
+    np.testing.assert_array_equal(flipped["segmentation"], [[0, 0, 4, 4], [0, 0, 4, 0]])
+    np.testing.assert_allclose(flipped["boxes"], [[0.0, 0.5, 1.0, 1.0], [0, 0, 0, 0]])
+    # Joints swap places (left <-> right) and mirror: x -> 1 - x.
+    np.testing.assert_allclose(flipped["keypoints"][0], [[0.25, 0.7, 0.0], [0.5, 0.875, 1.0]])
+    np.testing.assert_array_equal(flipped["keypoints"][1], 0)
+    np.testing.assert_allclose(reference_box(flipped["masks"][0]), flipped["boxes"][0])
+
+
+def test_flipped_stick_figures_still_obey_the_contract():
+    checked = 0
+    for seed in range(6):
+        scene = stick_figures.generate_stick_figure_scene(np.random.default_rng(seed))
+        element = scene_to_element(scene)
+        flipped = _numpy(pipeline.flip_left_right(element, FLIP))
+        # Joints exactly on a pixel edge may land on either side after 1 - x.
+        x = flipped["keypoints"][..., 1].astype(np.float64) * 128
+        if np.min(np.abs(x - np.round(x))) < 1e-3:
+            continue
+        check_element(flipped, 1, (128, 128), 14)
+        names = stick_figures.JOINT_NAMES
+        for figure in flipped["keypoints"]:
+            # Upright figures face the viewer: their right hip is on the image left.
+            hips = figure[[names.index("right_hip"), names.index("left_hip")], 1]
+            assert hips[0] < hips[1]
+        checked += 1
+    assert checked >= 4
+    twice = _numpy(pipeline.flip_left_right(pipeline.flip_left_right(element, FLIP), FLIP))
+    for key in element:
+        np.testing.assert_allclose(twice[key], element[key], atol=1e-6)
+
+
+def test_flipping_keypoints_needs_the_swap():
+    with pytest.raises(ValueError, match="keypoint_flip_indices"):
+        pipeline.flip_left_right(_element(1))
+
+
+def test_random_flip_gives_the_element_or_its_mirror():
+    element = {k: tf.constant(v) for k, v in _element(2).items()}
+    mirror = _numpy(pipeline.flip_left_right(element, (2, 1, 0)))
+    outcomes = []
+    tf.random.set_seed(3)
+    for _ in range(24):
+        out = _numpy(pipeline.random_flip_left_right(element, (2, 1, 0)))
+        same = all(np.array_equal(out[k], np.asarray(element[k])) for k in out)
+        mirrored = all(np.array_equal(out[k], mirror[k]) for k in out)
+        assert same != mirrored
+        outcomes.append(mirrored)
+    assert 0 < sum(outcomes) < 24
+
+
+def test_resize_by_hand():
+    segmentation = np.arange(64, dtype=np.int32).reshape(8, 8)
+    element = {
+        "image": np.full((8, 8, 3), 77, np.uint8),
+        "boxes": np.array([[0.1, 0.2, 0.3, 0.4]], np.float32),
+        "classes": np.array([0], np.int32),
+        "masks": (segmentation[None] % 3 == 0).astype(np.uint8),
+        "segmentation": segmentation,
+    }
+    small = _numpy(pipeline.resize(element, (4, 4)))
+    np.testing.assert_array_equal(small["image"], np.full((4, 4, 3), 77, np.uint8))
+    # Nearest neighbour with half-pixel centres samples the odd rows and columns.
+    np.testing.assert_array_equal(small["segmentation"], segmentation[1::2, 1::2])
+    np.testing.assert_array_equal(small["masks"], element["masks"][:, 1::2, 1::2])
+    np.testing.assert_array_equal(small["boxes"], element["boxes"])
+    large = _numpy(pipeline.resize(element, (16, 16)))
+    np.testing.assert_array_equal(large["segmentation"], np.repeat(np.repeat(segmentation, 2, 0), 2, 1))
+    assert large["image"].dtype == np.uint8 and large["masks"].dtype == np.uint8
+
+
+def test_batched_makes_dense_batches_from_varied_elements():
+    elements = [_element(c, size) for c, size in [(1, (4, 6)), (3, (8, 5)), (0, (6, 6)), (2, (5, 9))]]
+    dataset = tf.data.Dataset.from_generator(lambda: iter(elements), output_signature=SIGNATURE)
+    batches = pipeline.batched(
+        dataset, 3, max_boxes=2, image_size=(8, 8), flip=True, keypoint_flip_indices=(2, 1, 0)
+    )
+    spec = batches.element_spec
+    assert all(isinstance(s, tf.TensorSpec) for s in spec.values())
+    assert spec["masks"].shape.as_list() == [None, 2, 8, 8]
+    assert spec["image"].shape.as_list() == [None, 8, 8, 3]
+    sizes = [b["classes"].shape for b in batches.as_numpy_iterator()]
+    assert sizes == [(3, 2), (1, 2)]
+    classes = np.concatenate([b["classes"] for b in batches.as_numpy_iterator()])
+    np.testing.assert_array_equal(classes, [[0, -1], [0, 1], [-1, -1], [0, 1]])
+    fixed = pipeline.batched(dataset, 3, max_boxes=2, image_size=(8, 8), drop_remainder=True)
+    assert fixed.element_spec["boxes"].shape.as_list() == [3, 2, 4]
