@@ -37,8 +37,8 @@ from kzoo.training import train  # noqa: E402
 HEADLINE = {
     "classification": "accuracy",
     "segmentation": "mean_iou",
-    "classification_localization": "accuracy_at_iou50",
-    "pose": "pck",
+    "classification_localization": "accuracy",
+    "pose": "pck@0.2",
     "detection": "AP",
 }
 
