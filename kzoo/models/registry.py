@@ -4,6 +4,10 @@ import dataclasses
 from typing import Callable
 
 from kzoo.models import classification
+from kzoo.models import localization
+from kzoo.models import pose
+from kzoo.models import detection
+from kzoo.models import segmentation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +42,74 @@ MODELS = {
         targets=classification.classifier_targets,
         task="classification",
         dataset="fashion_scenes/single",
+    ),
+    "classify_localize": ModelSpec(
+        build=localization.build_classify_localize,
+        decode=localization.decode_classify_localize,
+        compile=localization.compile_classify_localize,
+        targets=localization.classify_localize_targets,
+        task="classification_localization",
+        dataset="fashion_scenes/single",
+    ),
+    "deeppose": ModelSpec(
+        build=pose.build_deeppose,
+        decode=pose.decode_deeppose,
+        compile=pose.compile_deeppose,
+        targets=pose.deeppose_targets,
+        task="pose",
+        dataset="stick_figures/single",
+    ),
+    # Semantic segmentation: logits [N, H, W, num_classes + 1], channel 0 the background.
+    **{
+        name: ModelSpec(
+            build=builder,
+            decode=segmentation.decode_segmentation,
+            compile=segmentation.compile_segmentation,
+            targets=segmentation.segmentation_targets,
+            task="segmentation",
+            dataset="shapes",
+        )
+        for name, builder in {
+            "sliding_window_segmenter": segmentation.build_sliding_window_segmenter,
+            "fcn32s": segmentation.build_fcn32s,
+            "fcn16s": segmentation.build_fcn16s,
+            "fcn8s": segmentation.build_fcn8s,
+            "deconvnet": segmentation.build_deconvnet,
+            "unet": segmentation.build_unet,
+        }.items()
+    },
+    # Single-stage detectors: raw head outputs, decoded with NMS into detection predictions.
+    "retinanet": ModelSpec(
+        build=detection.build_retinanet,
+        decode=detection.decode_retinanet,
+        compile=detection.compile_retinanet,
+        targets=detection.retinanet_targets,
+        task="detection",
+        dataset="shapes",
+    ),
+    "sliding_window_detector": ModelSpec(
+        build=detection.build_sliding_window_detector,
+        decode=detection.decode_sliding_window_detector,
+        compile=detection.compile_sliding_window_detector,
+        targets=detection.sliding_window_targets,
+        task="detection",
+        dataset="shapes",
+    ),
+    "ssd": ModelSpec(
+        build=detection.build_ssd,
+        decode=detection.decode_ssd,
+        compile=detection.compile_ssd,
+        targets=detection.ssd_targets,
+        task="detection",
+        dataset="shapes",
+    ),
+    "yolo": ModelSpec(
+        build=detection.build_yolo,
+        decode=detection.decode_yolo,
+        compile=detection.compile_yolo,
+        targets=detection.yolo_targets,
+        task="detection",
+        dataset="shapes",
     ),
 }
 

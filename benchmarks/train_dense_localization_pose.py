@@ -1,0 +1,179 @@
+"""Dense prediction benchmark, localization and pose part: train from scratch, score on the test split.
+
+- Classification + localization on single-garment ``fashion_scenes``: class
+  accuracy, mean IoU of the box, and accuracy at IoU >= 0.5 (right class
+  and a box overlapping the true one by at least half; target 0.8).
+- DeepPose on single ``stick_figures``: PCK@0.2 (target 0.7) and PCK@0.1 of
+  the final estimate, and PCK@0.2 after each cascade stage.
+
+Each model is built with its registry builder, compiled with its standard
+compile, fed by its registry ``targets`` with random horizontal flips
+(boxes mirrored, left and right joints swapped), and trained with
+``model.fit`` within a time budget (default 15 minutes) while the learning
+rate follows a cosine over the budget. Scores come from the export path
+(uint8 images, resize and decode inside the graph) and the models'
+evaluators; the training time is reported as wall clock and process CPU.
+
+    python benchmarks/train_dense_localization_pose.py                 # both, 15 min each
+    python benchmarks/train_dense_localization_pose.py --models deeppose --budget 300
+    python benchmarks/train_dense_localization_pose.py --clock cpu     # budget in CPU time / cores
+
+``--clock cpu`` counts the process's CPU time divided by the cores it may
+use (see ``train_dense_segmentation.py``); use it on a machine shared with
+other jobs. ``run(...)`` returns the result dicts for
+``benchmarks/train_dense.py``.
+"""
+
+import argparse
+import os
+import sys
+
+BENCHMARKS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(BENCHMARKS, ".."))
+sys.path.insert(0, BENCHMARKS)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import kzoo.data  # noqa: E402
+from kzoo.data import pipeline  # noqa: E402
+from kzoo.evaluation import predict_split  # noqa: E402
+from kzoo.export import make_inference_fn  # noqa: E402
+from kzoo.metrics import pck  # noqa: E402
+from kzoo.models.localization import compile_classify_localize  # noqa: E402
+from kzoo.models.localization.evaluate import evaluate as evaluate_localization  # noqa: E402
+from kzoo.models.pose import CascadeConfig, compile_deeppose  # noqa: E402
+from kzoo.models.pose.evaluate import evaluate as evaluate_pose  # noqa: E402
+from kzoo.models.registry import get_spec  # noqa: E402
+from train_dense_segmentation import Clock, TimeBudget  # noqa: E402
+
+# name -> builder arguments, compile function and its arguments, batch size, metric and its target.
+CONFIGS = {
+    "classify_localize": dict(
+        kwargs=dict(backbone="tiny", hidden_units=256),
+        compile=compile_classify_localize, compile_kwargs=dict(learning_rate=2e-3, box_loss="l2", box_weight=10.0),
+        batch_size=64, metric="accuracy", target=0.8,
+    ),
+    "deeppose": dict(
+        kwargs=dict(backbone="tiny", hidden_units=512, cascade=CascadeConfig(stages=1)),
+        compile=compile_deeppose, compile_kwargs=dict(learning_rate=1e-3),
+        batch_size=64, metric="pck@0.2", target=0.7,
+    ),
+}
+
+
+def training_dataset(spec, dataset, batch_size, image_size, seed=0):
+    """Shuffled, repeated, randomly flipped training batches through the model's ``targets``.
+
+    Decoded elements are cached in memory (the single-object splits are a
+    few hundred MB at most), so later epochs cost only the flips.
+    """
+    info = kzoo.data.info(dataset)
+    flip_indices = info.keypoint_flip_indices or None
+    autotune = tf.data.AUTOTUNE
+    ds = kzoo.data.load(dataset, "train").cache()
+    ds = ds.shuffle(2048, seed=seed, reshuffle_each_iteration=True).repeat()
+    ds = ds.map(lambda e: pipeline.random_flip_left_right(e, flip_indices), num_parallel_calls=autotune)
+    ds = ds.map(lambda e: spec.targets(e, image_size), num_parallel_calls=autotune)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(autotune)
+
+
+def stage_pck(model, elements, alpha=0.2):
+    """PCK@alpha of each cascade stage's estimate (raw model outputs) on ``elements``."""
+    images = np.stack([e["image"] for e in elements]).astype(np.float32)
+    size = tuple(model.input_shape[1:3])
+    stages = model.predict(tf.image.resize(images, size), batch_size=128, verbose=0)
+    true = np.stack([e["keypoints"][0] for e in elements])
+    return [pck(np.clip(stages[:, s], 0, 1), true, alpha=alpha)["pck"] for s in range(stages.shape[1])]
+
+
+def train_and_evaluate(name, budget_s=900, clock="wall", config=None, test_limit=None, verbose=2, seed=0):
+    """Train model ``name`` from scratch on its dataset within the budget; returns (model, result dict)."""
+    config = dict(CONFIGS[name], **(config or {}))
+    keras.utils.set_random_seed(seed)
+    spec = get_spec(name)
+    info = kzoo.data.info(spec.dataset)
+    image_size = tuple(info.image_size)
+    model = spec.build(num_classes=info.num_classes, input_shape=image_size + (3,), **config["kwargs"])
+    config["compile"](model, **config["compile_kwargs"])
+    train_ds = training_dataset(spec, spec.dataset, config["batch_size"], image_size, seed)
+    steps_per_epoch = info.splits["train"] // config["batch_size"]
+    budget = TimeBudget(budget_s, clock)
+    timer = Clock()
+    model.fit(train_ds, epochs=10**6, steps_per_epoch=steps_per_epoch, callbacks=[budget], verbose=verbose)
+    train_wall, train_cpu = timer.wall(), timer.cpu()
+    inference = tf.function(make_inference_fn(model))
+    elements, predictions = predict_split(
+        lambda images: inference(tf.constant(images)), spec.dataset, "test", limit=test_limit
+    )
+    evaluate = evaluate_localization if spec.task == "classification_localization" else evaluate_pose
+    scores = evaluate(elements, predictions, info)
+    result = {
+        "model": name,
+        "dataset": spec.dataset,
+        "metric": config["metric"],
+        "value": scores[config["metric"]],
+        "target": config["target"],
+        "scores": scores,
+        "train_wall_s": train_wall,
+        "train_cpu_s": train_cpu,
+        "steps": budget.steps,
+        "epochs": budget.steps * config["batch_size"] / info.splits["train"],
+        "params": model.count_params(),
+        "test_images": len(elements),
+    }
+    if spec.task == "pose":
+        result["pck@0.2 by stage"] = stage_pck(model, elements)
+    return model, result
+
+
+def run(models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, verbose=2):
+    """Train and score each model; returns a list of result dicts (one per model)."""
+    results = []
+    for name in models:
+        _, result = train_and_evaluate(name, budget_s, clock, test_limit=test_limit, verbose=verbose)
+        results.append(result)
+        print(format_table([result]), flush=True)
+    return results
+
+
+def format_table(results):
+    header = f"{'model':18s} {'metric':9s} {'value':>6s} {'target':>6s} {'wall s':>7s} {'cpu s':>7s} {'steps':>6s} {'epochs':>6s}"
+    lines = [header]
+    for r in results:
+        lines.append(
+            f"{r['model']:18s} {r['metric']:9s} {r['value']:6.3f} {r['target']:6.2f} "
+            f"{r['train_wall_s']:7.0f} {r['train_cpu_s']:7.0f} {r['steps']:6d} {r['epochs']:6.2f}"
+        )
+        scores = r["scores"]
+        if "mean_iou" in scores:
+            lines.append(
+                f"  class accuracy {scores['classification_accuracy']:.3f}, mean IoU {scores['mean_iou']:.3f}, "
+                f"box IoU >= 0.5 {scores['box_accuracy']:.3f}, accuracy at IoU 0.5 {scores['accuracy']:.3f}"
+            )
+        else:
+            stages = ", ".join(f"{value:.3f}" for value in r["pck@0.2 by stage"])
+            lines.append(f"  PCK@0.2 {scores['pck@0.2']:.3f}, PCK@0.1 {scores['pck@0.1']:.3f}, PCK@0.2 by stage {stages}")
+            per_joint = scores["pck@0.2 per joint"]
+            lines.append("  PCK@0.2 per joint: " + ", ".join(f"{k} {v:.2f}" for k, v in per_joint.items()))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--budget", type=float, default=900, help="training seconds per model")
+    parser.add_argument("--clock", default="wall", choices=("wall", "cpu"))
+    parser.add_argument("--test-limit", type=int, default=None, help="score only the first N test images")
+    parser.add_argument("--verbose", type=int, default=2)
+    args = parser.parse_args(argv)
+    results = run(args.models, args.budget, args.clock, args.test_limit, verbose=args.verbose)
+    print()
+    print(format_table(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""Dense prediction benchmark, segmentation part: train from scratch on ``shapes``, score on its test split.
+
+For each of U-Net, FCN-8s, DeconvNet and the sliding-window segmenter:
+build, train with ``model.fit`` within a time budget (default 15 minutes;
+the learning rate follows a cosine over the budget), then report the test
+split's mean IoU and mean Dice (background included, one confusion matrix
+over the split), pixel accuracy, the training time (wall clock and process
+CPU time) and the steps taken. For the sliding window it also times the
+naive method (crop and classify the patch of every pixel) against the fully
+convolutional form on the same images, checks that both give the same
+labels, and prints the time ratio.
+
+    python benchmarks/train_dense_segmentation.py                  # all four, 15 min each
+    python benchmarks/train_dense_segmentation.py --models unet --budget 300
+    python benchmarks/train_dense_segmentation.py --clock cpu      # budget in CPU time / cores
+
+``--clock cpu`` counts the process's CPU time divided by the cores it may
+use, i.e. the wall time the run would take alone on the machine at full
+parallel efficiency (optimistic by that efficiency); use it on a machine
+shared with other jobs. ``run(...)`` returns the result dicts for
+``benchmarks/train_dense.py``.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import kzoo.data  # noqa: E402
+from kzoo.evaluation import evaluate_model  # noqa: E402
+from kzoo.models.registry import get_spec  # noqa: E402
+from kzoo.models.segmentation import (  # noqa: E402
+    build_patch_classifier,
+    compile_segmentation,
+    copy_sliding_window_weights,
+    naive_sliding_window,
+)
+from kzoo.training.pipeline import fit_dataset  # noqa: E402
+
+DATASET = "shapes"
+# name -> builder arguments, loss, learning rate, batch size, target mean IoU (None: no target).
+CONFIGS = {
+    "unet": dict(
+        kwargs=dict(backbone="plain", filters=(8, 16, 32, 64, 128)),
+        loss="cross_entropy", learning_rate=2e-3, batch_size=8, target=0.85,
+    ),
+    # AlexNet's batch norm (momentum 0.99) settles within a short run; keras.applications'
+    # MobileNetV2 uses momentum 0.999, whose moving statistics lag far behind in one.
+    "fcn8s": dict(
+        kwargs=dict(backbone="alexnet", head_filters=256, dropout=0.1),
+        loss="cross_entropy", learning_rate=2e-3, batch_size=8, target=0.75,
+    ),
+    "deconvnet": dict(
+        kwargs=dict(backbone="small", unpooling="switches"),
+        loss="cross_entropy", learning_rate=2e-3, batch_size=8, target=0.75,
+    ),
+    "sliding_window_segmenter": dict(
+        kwargs=dict(backbone="small"),
+        loss="cross_entropy", learning_rate=2e-3, batch_size=8, target=None,
+    ),
+}
+
+
+class Clock:
+    """Seconds since start, by the wall or by process CPU time over the usable cores."""
+
+    def __init__(self, kind="wall"):
+        if kind not in ("wall", "cpu"):
+            raise ValueError(f"clock must be 'wall' or 'cpu', got {kind!r}")
+        self.kind = kind
+        self.cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        self.start_wall, self.start_cpu = time.monotonic(), time.process_time()
+
+    def wall(self):
+        return time.monotonic() - self.start_wall
+
+    def cpu(self):
+        return time.process_time() - self.start_cpu
+
+    def elapsed(self):
+        return self.wall() if self.kind == "wall" else self.cpu() / self.cores
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop after ``budget_s`` seconds; the learning rate follows a cosine from its start value to 0 over the budget."""
+
+    def __init__(self, budget_s, clock="wall"):
+        super().__init__()
+        self.budget_s = budget_s
+        self.clock_kind = clock
+        self.steps = 0
+
+    def on_train_begin(self, logs=None):
+        self.clock = Clock(self.clock_kind)
+        self.base_lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        fraction = min(self.clock.elapsed() / self.budget_s, 1.0)
+        self.model.optimizer.learning_rate.assign(self.base_lr * 0.5 * (1 + np.cos(np.pi * fraction)))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if self.clock.elapsed() >= self.budget_s:
+            self.model.stop_training = True
+
+
+def train_and_evaluate(name, budget_s=900, clock="wall", config=None, test_limit=None, verbose=2, seed=0):
+    """Train model ``name`` from scratch on ``shapes`` within the budget; returns (model, result dict)."""
+    config = dict(CONFIGS[name], **(config or {}))
+    keras.utils.set_random_seed(seed)
+    spec = get_spec(name)
+    info = kzoo.data.info(DATASET)
+    image_size = tuple(info.image_size)
+    model = spec.build(num_classes=info.num_classes, input_shape=image_size + (3,), **config["kwargs"])
+    compile_segmentation(model, loss=config["loss"], learning_rate=config["learning_rate"])
+    train_ds = fit_dataset(spec, "train", config["batch_size"], image_size, shuffle=True, repeat=True, seed=seed)
+    steps_per_epoch = info.splits["train"] // config["batch_size"]
+    budget = TimeBudget(budget_s, clock)
+    timer = Clock()
+    model.fit(train_ds, epochs=10**6, steps_per_epoch=steps_per_epoch, callbacks=[budget], verbose=verbose)
+    train_wall, train_cpu = timer.wall(), timer.cpu()
+    scores = evaluate_model(model, DATASET, "test", limit=test_limit)
+    result = {
+        "model": name,
+        "mean_iou": scores["mean_iou"],
+        "mean_dice": scores["mean_dice"],
+        "pixel_accuracy": scores["pixel_accuracy"],
+        "iou": scores["iou"],
+        "target_mean_iou": config["target"],
+        "train_wall_s": train_wall,
+        "train_cpu_s": train_cpu,
+        "steps": budget.steps,
+        "epochs": budget.steps * config["batch_size"] / info.splits["train"],
+        "params": model.count_params(),
+        "test_images": scores["examples"],
+    }
+    return model, result
+
+
+def sliding_window_timing(segmenter, images, backbone, repeats=3):
+    """Naive (patch by patch) vs fully convolutional time on the same images, and their agreement."""
+    num_classes = segmenter.output_shape[-1] - 1
+    classifier = copy_sliding_window_weights(segmenter, build_patch_classifier(num_classes, backbone))
+    images = np.asarray(images, np.float32)
+    dense_fn = tf.function(lambda x: segmenter(x, training=False))
+    dense = dense_fn(images).numpy()  # traces once
+    naive = naive_sliding_window(classifier, images[:1])  # traces once
+    dense_s = min(_timed(lambda: dense_fn(images).numpy()) for _ in range(repeats))
+    start = time.monotonic()
+    naive = naive_sliding_window(classifier, images)
+    naive_s = time.monotonic() - start
+    return {
+        "images": len(images),
+        "naive_s": naive_s,
+        "fully_convolutional_s": dense_s,
+        "ratio": naive_s / dense_s,
+        "max_abs_logit_difference": float(np.abs(naive - dense).max()),
+        "same_labels": float(np.mean(naive.argmax(-1) == dense.argmax(-1))),
+    }
+
+
+def _timed(fn):
+    start = time.monotonic()
+    fn()
+    return time.monotonic() - start
+
+
+def run(models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, timing_images=4, verbose=2):
+    """Train and score each model; returns a list of result dicts (one per model)."""
+    results = []
+    for name in models:
+        model, result = train_and_evaluate(name, budget_s, clock, test_limit=test_limit, verbose=verbose)
+        if name == "sliding_window_segmenter":
+            test = kzoo.data.load(DATASET, "test").take(timing_images)
+            images = np.stack([element["image"] for element in test.as_numpy_iterator()])
+            backbone = CONFIGS[name]["kwargs"]["backbone"]
+            result["sliding_window"] = sliding_window_timing(model, images, backbone)
+        results.append(result)
+        print(format_table([result]), flush=True)
+    return results
+
+
+def format_table(results):
+    columns = ("mIoU", "Dice", "pixacc", "target", "wall s", "cpu s", "steps", "epochs")
+    widths = (6, 6, 6, 6, 7, 7, 6, 6)
+    header = f"{'model':26s} " + " ".join(f"{c:>{w}s}" for c, w in zip(columns, widths))
+    lines = [header]
+    for r in results:
+        target = "-" if r["target_mean_iou"] is None else f"{r['target_mean_iou']:.2f}"
+        lines.append(
+            f"{r['model']:26s} {r['mean_iou']:6.3f} {r['mean_dice']:6.3f} {r['pixel_accuracy']:6.3f} {target:>6s} "
+            f"{r['train_wall_s']:7.0f} {r['train_cpu_s']:7.0f} {r['steps']:6d} {r['epochs']:6.2f}"
+        )
+        if "sliding_window" in r:
+            s = r["sliding_window"]
+            lines.append(
+                f"  sliding window on {s['images']} images: naive {s['naive_s']:.2f} s, fully convolutional "
+                f"{s['fully_convolutional_s']:.3f} s, ratio {s['ratio']:.0f}x, same labels {s['same_labels']:.4f}, "
+                f"max |logit difference| {s['max_abs_logit_difference']:.1e}"
+            )
+        lines.append("  IoU per class: " + ", ".join(f"{k} {v:.3f}" for k, v in r["iou"].items()))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--budget", type=float, default=900, help="training seconds per model")
+    parser.add_argument("--clock", default="wall", choices=("wall", "cpu"))
+    parser.add_argument("--test-limit", type=int, default=None, help="score only the first N test images")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
+    parser.add_argument("--verbose", type=int, default=2)
+    args = parser.parse_args(argv)
+    results = run(args.models, args.budget, args.clock, args.test_limit, verbose=args.verbose)
+    print()
+    print(format_table(results))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Train the single-stage detectors from scratch and report COCO box mAP on the test split.
+
+For each detector (sliding window, YOLO, SSD, RetinaNet) and dataset
+(``shapes``, ``fashion_scenes``), trains from random weights with
+``model.fit`` on the dataset's ``train`` split under a wall-clock budget
+(the learning rate follows a cosine over the budget, and training stops when
+the next epoch would not fit), then runs the exported inference graph
+(resize, model, decode, NMS) on the ``test`` split and evaluates with
+pycocotools through ``kzoo.models.detection.evaluate``. Prints a table of
+AP (mAP@[0.5:0.95]), AP50, AP75, training time and epochs.
+
+    python benchmarks/train_detectors.py                       # everything, 20 min each
+    python benchmarks/train_detectors.py --models retinanet --datasets shapes --minutes 5
+    python benchmarks/train_detectors.py --minutes 2 --budget retinanet@shapes=10 --out runs/bench
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import kzoo  # noqa: E402
+import kzoo.data  # noqa: E402
+from kzoo.evaluation import predict_split  # noqa: E402
+from kzoo.export.inference import make_inference_fn  # noqa: E402
+from kzoo.models.detection.evaluate import evaluate  # noqa: E402
+from kzoo.models.registry import get_spec  # noqa: E402
+from kzoo.training.pipeline import fit_dataset  # noqa: E402
+
+# The configurations benchmarked: small heads so that CPU training fits the budget.
+CONFIGS = {
+    "sliding_window_detector": dict(model=dict(backbone="tiny"), learning_rate=2e-3, batch_size=16),
+    "yolo": dict(model=dict(backbone="tiny", head_channels=128, hidden_units=512), learning_rate=1e-3, batch_size=16),
+    "ssd": dict(model=dict(backbone="tiny", extra_channels=128), learning_rate=2e-3, batch_size=16),
+    "retinanet": dict(model=dict(backbone="tiny", num_channels=64, num_convs=2), learning_rate=2e-3, batch_size=16),
+}
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Cosine learning-rate decay over a wall-clock budget; stops before an epoch would overrun it.
+
+    ``epochs`` counts finished epochs; ``step`` the batches trained (a last epoch may be partial).
+    """
+
+    def __init__(self, seconds, base_learning_rate, warmup_steps=100):
+        super().__init__()
+        self.seconds = seconds
+        self.base = base_learning_rate
+        self.warmup_steps = warmup_steps
+        self.step = 0
+        self.epochs = 0
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        fraction = min(1.0, (time.perf_counter() - self.start) / self.seconds)
+        warmup = min(1.0, (self.step + 1) / self.warmup_steps)
+        self.model.optimizer.learning_rate.assign(self.base * warmup * 0.5 * (1.0 + math.cos(math.pi * fraction)))
+        self.step += 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        # An epoch can outlast the whole budget (the sliding-window detector's does).
+        if time.perf_counter() - self.start > self.seconds:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs = epoch + 1
+        elapsed = time.perf_counter() - self.start
+        if elapsed * (self.epochs + 1) / self.epochs > self.seconds:
+            self.model.stop_training = True
+
+
+def run(name, dataset, minutes, max_epochs=1000, train_limit=None, test_limit=None, verbose=2, out_dir=None):
+    """Train ``name`` on ``dataset`` for about ``minutes`` and evaluate it; returns a result dict.
+
+    With ``out_dir``, the trained model is saved there (``<name>_<dataset>.keras``) before evaluation.
+    """
+    spec = get_spec(name)
+    config = CONFIGS[name]
+    info = kzoo.data.info(dataset)
+    image_size = tuple(info.image_size)
+    keras.utils.set_random_seed(0)
+    model = kzoo.build(name, num_classes=info.num_classes, input_shape=image_size + (3,), **config["model"])
+    spec.compile(model)
+    batch_size = config["batch_size"]
+    train = fit_dataset(spec, "train", batch_size, image_size, shuffle=True, dataset=dataset, take=train_limit)
+    budget = TimeBudget(minutes * 60.0, config["learning_rate"])
+    start = time.perf_counter()
+    model.fit(train, epochs=max_epochs, callbacks=[budget], verbose=verbose)
+    train_seconds = time.perf_counter() - start
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+        model.save(os.path.join(out_dir, f"{name}_{dataset.replace('/', '_')}.keras"))
+    inference = tf.function(make_inference_fn(model))
+    elements, predictions = predict_split(lambda images: inference(tf.constant(images)), dataset, "test", test_limit)
+    metrics = evaluate(elements, predictions, info)
+    return {
+        "model": name,
+        "dataset": dataset,
+        "backbone": config["model"].get("backbone"),
+        "parameters": model.count_params(),
+        "epochs": budget.epochs,
+        "steps": budget.step,
+        "train_seconds": round(train_seconds, 1),
+        **{key: metrics[key] for key in ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR100")},
+        "per_class_AP": metrics["per_class_AP"],
+    }
+
+
+def format_results(results):
+    header = (
+        f"{'model':<24} {'dataset':<15} {'backbone':<8} {'params':>9} {'epochs':>6} {'train s':>8} "
+        f"{'AP':>6} {'AP50':>6} {'AP75':>6}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in results:
+        lines.append(
+            f"{r['model']:<24} {r['dataset']:<15} {r['backbone']:<8} {r['parameters']:>9} {r['epochs']:>6} "
+            f"{r['train_seconds']:>8.0f} {r['AP']:>6.3f} {r['AP50']:>6.3f} {r['AP75']:>6.3f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["retinanet", "ssd", "yolo", "sliding_window_detector"])
+    parser.add_argument("--datasets", nargs="+", default=["shapes", "fashion_scenes"])
+    parser.add_argument("--minutes", type=float, default=20.0, help="training budget per model and dataset")
+    parser.add_argument(
+        "--budget", nargs="*", default=[], metavar="MODEL[@DATASET]=MINUTES", help="budgets replacing --minutes"
+    )
+    parser.add_argument("--out", default=None, help="save the trained models here")
+    parser.add_argument("--max-epochs", type=int, default=1000)
+    parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
+    parser.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images")
+    parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--verbose", type=int, default=2)
+    args = parser.parse_args(argv)
+    budgets = dict(item.split("=") for item in args.budget)
+    results = []
+    for dataset in args.datasets:
+        for name in args.models:
+            minutes = float(budgets.get(f"{name}@{dataset}", budgets.get(name, args.minutes)))
+            result = run(
+                name, dataset, minutes, args.max_epochs, args.train_limit, args.test_limit, args.verbose, args.out
+            )
+            print(json.dumps(result), flush=True)
+            results.append(result)
+    print(format_results(results))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""SSD: default boxes on several feature maps, softmax classes, multibox loss with hard negatives."""
+
+import math
+
+import keras
+from keras import layers
+
+from kzoo.backbones import build_backbone
+from kzoo.layers import DetectionDecoder
+from kzoo.losses import SmoothL1Loss
+from kzoo.models.detection import targets as target_ops
+from kzoo.models.detection.multibox_loss import HardNegativeSoftmaxLoss
+from kzoo.ops import anchors as anchor_ops
+
+# Backbone levels P3-P5, then extra feature layers P6 and P7, each halving the map.
+LEVELS = ("P3", "P4", "P5", "P6", "P7")
+STRIDES = (8, 16, 32, 64, 128)
+# SSD300's pattern: 4 default boxes on the first and last levels, 6 in between.
+ASPECT_RATIOS = (
+    (1.0, 2.0, 0.5),
+    (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0),
+    (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0),
+    (1.0, 2.0, 0.5),
+    (1.0, 2.0, 0.5),
+)
+# Scales from 0.1 of the image (the paper uses 0.2 on PASCAL and 0.15 on COCO and
+# notes that a smaller s_min helps small objects; kzoo's objects start near 0.1).
+MIN_SCALE, MAX_SCALE = 0.1, 0.9
+# SSD's variances (0.1, 0.2) as box-coding weights.
+BOX_WEIGHTS = (10.0, 10.0, 5.0, 5.0)
+# Each box is matched to its best default box, and any default box to a box it overlaps >= 0.5.
+MATCH_IOU = 0.5
+
+
+def boxes_per_location():
+    """Default boxes at each location of each level (one per ratio, plus the extra square)."""
+    return [len(ratios) + 1 for ratios in ASPECT_RATIOS]
+
+
+def feature_shapes(image_size):
+    """(rows, columns) of each level for images of ``image_size`` ("same" padding: ceil(size / stride))."""
+    height, width = (int(s) for s in image_size)
+    return [(math.ceil(height / s), math.ceil(width / s)) for s in STRIDES]
+
+
+def ssd_default_boxes(image_size):
+    """float32 [A, 4] default boxes of an SSD for images of ``image_size`` (height, width)."""
+    return anchor_ops.ssd_default_boxes(feature_shapes(image_size), MIN_SCALE, MAX_SCALE, ASPECT_RATIOS)
+
+
+def build_ssd(num_classes, backbone="tiny", input_shape=(128, 128, 3), weights=None, extra_channels=256):
+    """SSD (Liu et al.): one network from image to boxes on a pyramid of feature maps.
+
+    The backbone's stride 8, 16 and 32 maps and two extra feature layers
+    (1x1 then 3x3 stride-2 convolutions, strides 64 and 128) each get their
+    own 3x3 convolutional predictors: at every location, for each of its
+    default boxes, ``C + 1`` class scores (background first) and 4 box
+    offsets. Default boxes have scales spread linearly from ``MIN_SCALE`` to
+    ``MAX_SCALE`` over the levels and aspect ratios ``ASPECT_RATIOS``.
+
+    Args:
+        num_classes: number of object classes (no background).
+        backbone: a name from ``kzoo.backbones.list_backbones()`` with
+            "same"-padded levels (``tiny``, ``vgg16``, ``resnet50``,
+            ``mobilenet_v2``, ...).
+        input_shape: (H, W, 3) of float RGB images in [0, 255].
+        weights: backbone weights (None, ``"imagenet"`` or a file path).
+        extra_channels: channels of the extra feature layers (SSD300: 256 to 512).
+
+    Returns:
+        A functional ``keras.Model`` named ``"ssd"`` mapping images to
+        ``{"box_deltas": [N, A, 4], "class_logits": [N, A, C + 1]}`` in
+        ``ssd_default_boxes`` order.
+
+    Reference:
+        Liu et al., "SSD: Single Shot MultiBox Detector", ECCV 2016.
+    """
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+    if None in tuple(input_shape[:2]):
+        raise ValueError("SSD needs a fixed input size: its default boxes depend on it")
+    features = build_backbone(backbone, input_shape, weights=weights)
+
+    images = keras.Input(input_shape, name="images")
+    maps = dict(features(images))
+    x = maps["P5"]
+    for name in LEVELS[3:]:
+        x = layers.Conv2D(extra_channels // 2, 1, activation="relu", name=f"extra_{name}_reduce")(x)
+        x = layers.Conv2D(extra_channels, 3, strides=2, padding="same", activation="relu", name=f"extra_{name}")(x)
+        maps[name] = x
+    class_outputs, box_outputs = [], []
+    for name, shape, count in zip(LEVELS, feature_shapes(input_shape[:2]), boxes_per_location()):
+        if tuple(maps[name].shape[1:3]) != shape:
+            raise ValueError(
+                f"backbone {backbone!r} gives {name} of size {tuple(maps[name].shape[1:3])} for input "
+                f"{tuple(input_shape[:2])}; SSD's default boxes need {shape} (a 'same'-padded backbone)"
+            )
+        logits = layers.Conv2D(count * (num_classes + 1), 3, padding="same", name=f"class_{name}")(maps[name])
+        deltas = layers.Conv2D(count * 4, 3, padding="same", name=f"box_{name}")(maps[name])
+        class_outputs.append(layers.Reshape((-1, num_classes + 1), name=f"class_{name}_flat")(logits))
+        box_outputs.append(layers.Reshape((-1, 4), name=f"box_{name}_flat")(deltas))
+    class_logits = layers.Concatenate(axis=1, name="class_logits")(class_outputs)
+    box_deltas = layers.Concatenate(axis=1, name="box_deltas")(box_outputs)
+    return keras.Model(images, {"box_deltas": box_deltas, "class_logits": class_logits}, name="ssd")
+
+
+def compile_ssd(model, strategy=None, learning_rate=1e-3, negative_ratio=3.0):
+    """SSD's multibox loss ``(L_conf + L_loc) / N`` (alpha = 1), Adam.
+
+    ``L_conf``: softmax cross-entropy of the positives and the hardest
+    negatives (at most ``negative_ratio`` per positive, per image);
+    ``L_loc``: smooth-L1 (beta 1) of the positives' deltas; N the positives.
+    """
+    from kzoo.training.replica_usage import ReplicaUsage
+
+    metrics = {"class_logits": [ReplicaUsage(strategy.num_replicas_in_sync)]} if strategy is not None else None
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=10.0),
+        loss={
+            "box_deltas": SmoothL1Loss(beta=1.0),
+            "class_logits": HardNegativeSoftmaxLoss(negative_ratio=negative_ratio),
+        },
+        metrics=metrics,
+    )
+
+
+def ssd_targets(element, image_size):
+    """Dataset element -> (image, {"box_deltas": [A, 5], "class_logits": [A]}) for ``model.fit``.
+
+    Class labels are softmax labels: 0 background, ``c + 1`` class ``c``, -1
+    ignored (crowd); box targets are deltas with the anchor weight last.
+    """
+    labels, box_targets = target_ops.anchor_targets(
+        element, ssd_default_boxes(image_size), MATCH_IOU, MATCH_IOU, True, BOX_WEIGHTS
+    )
+    image = target_ops.resize_image(element, image_size)
+    return image, {"box_deltas": box_targets, "class_logits": target_ops.with_background_class(labels)}
+
+
+def decode_ssd(model, outputs, score_threshold=0.05, iou_threshold=0.45, max_detections=100):
+    """Raw outputs -> detections: softmax scores without background, per-class NMS at IoU 0.45."""
+    decoder = DetectionDecoder(
+        num_classes=outputs["class_logits"].shape[-1] - 1,
+        iou_threshold=iou_threshold,
+        score_threshold=score_threshold,
+        max_detections=max_detections,
+        pre_nms_top_k=1000,
+        activation="softmax",
+        has_background=True,
+        box_weights=BOX_WEIGHTS,
+    )
+    return decoder([outputs["box_deltas"], outputs["class_logits"], ssd_default_boxes(model.input_shape[1:3])])
