@@ -207,3 +207,18 @@ def test_evaluate_perfect_and_empty_predictions():
     result = evaluate(elements, empty, info)
     assert result["AP"] == 0.0 and result["AP50"] == 0.0
     assert set(result["per_class_AP"]) == set(info.class_names)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_training_lowers_the_loss(name):
+    """A smoke version of benchmarks/train_detectors.py: a few epochs on shapes/tiny."""
+    from kzoo.training.pipeline import fit_dataset
+
+    spec = get_spec(name)
+    model = small(name)
+    spec.compile(model)
+    data = fit_dataset(spec, "train", 16, (128, 128), shuffle=True, dataset="shapes/tiny")
+    history = model.fit(data, epochs=8, verbose=0).history["loss"]
+    assert np.all(np.isfinite(history))
+    assert history[-1] < 0.8 * history[0]
