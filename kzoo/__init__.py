@@ -5,7 +5,12 @@
 >>> model = kzoo.build("classifier", num_classes=10, backbone="tiny", input_shape=(64, 64, 3))
 """
 
-import kzoo.layers  # noqa: F401  (registers serializable layers for .keras loading)
+# Importing kzoo registers every serializable class (layers, losses, metrics)
+# so that any kzoo checkpoint loads with keras.saving.load_model(safe_mode=True).
+import kzoo.layers  # noqa: F401
+import kzoo.losses  # noqa: F401
+import kzoo.metrics  # noqa: F401
+import kzoo.training.replica_usage  # noqa: F401
 from kzoo.models import build, list_models
 
 __version__ = "0.1.0"

@@ -31,6 +31,9 @@ def test_recipe_runs_under_mirrored_strategy_on_two_replicas(tmp_path):
     assert history["replica_0_examples"][-1] == history["replica_1_examples"][-1] == 12.0
     for name in ("last.keras", "best.keras", "logs"):
         assert (out / name).exists(), name
+    # A recipe's checkpoint, with its compiled loss and metrics, loads after a plain `import kzoo`.
+    load = f"import kzoo, keras; keras.saving.load_model({str(out / 'best.keras')!r}, safe_mode=True)"
+    subprocess.run([sys.executable, "-c", load], check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
 
 
 class _Crash(keras.callbacks.Callback):
