@@ -11,7 +11,7 @@ import tensorflow as tf
 
 
 def _split(boxes):
-    boxes = tf.convert_to_tensor(boxes, tf.float32)
+    boxes = tf.cast(tf.convert_to_tensor(boxes), tf.float32)
     ymin, xmin, ymax, xmax = tf.unstack(boxes, 4, axis=-1)
     return ymin, xmin, ymax, xmax
 
@@ -58,7 +58,7 @@ def elementwise_iou(boxes1, boxes2):
 
 def clip_to_unit(boxes):
     """Clip normalized boxes to the image, [0, 1]."""
-    return tf.clip_by_value(tf.convert_to_tensor(boxes, tf.float32), 0.0, 1.0)
+    return tf.clip_by_value(tf.cast(tf.convert_to_tensor(boxes), tf.float32), 0.0, 1.0)
 
 
 def is_valid(boxes, min_size=0.0):
@@ -81,13 +81,13 @@ def from_centers_and_sizes(cy, cx, h, w):
 def to_absolute(boxes, height, width):
     """Normalized boxes -> pixel boxes ``[ymin, xmin, ymax, xmax]``."""
     scale = tf.cast(tf.stack([height, width, height, width]), tf.float32)
-    return tf.convert_to_tensor(boxes, tf.float32) * scale
+    return tf.cast(tf.convert_to_tensor(boxes), tf.float32) * scale
 
 
 def to_normalized(boxes, height, width):
     """Pixel boxes ``[ymin, xmin, ymax, xmax]`` -> normalized boxes."""
     scale = tf.cast(tf.stack([height, width, height, width]), tf.float32)
-    return tf.convert_to_tensor(boxes, tf.float32) / scale
+    return tf.cast(tf.convert_to_tensor(boxes), tf.float32) / scale
 
 
 def to_coco_xywh(boxes, height, width):
@@ -98,6 +98,6 @@ def to_coco_xywh(boxes, height, width):
 
 def from_coco_xywh(boxes, height, width):
     """COCO absolute ``[x, y, w, h]`` -> normalized ``[ymin, xmin, ymax, xmax]``."""
-    boxes = tf.convert_to_tensor(boxes, tf.float32)
+    boxes = tf.cast(tf.convert_to_tensor(boxes), tf.float32)
     x, y, w, h = tf.unstack(boxes, 4, axis=-1)
     return to_normalized(tf.stack([y, x, y + h, x + w], axis=-1), height, width)
