@@ -53,7 +53,7 @@ from train_dense_segmentation import Clock, TimeBudget  # noqa: E402
 CONFIGS = {
     "classify_localize": dict(
         kwargs=dict(backbone="tiny", hidden_units=256),
-        compile=compile_classify_localize, compile_kwargs=dict(learning_rate=2e-3, box_loss="l2", box_weight=10.0),
+        compile=compile_classify_localize, compile_kwargs=dict(learning_rate=2e-3, box_loss="l2", box_weight=2.0),
         batch_size=64, metric="accuracy", target=0.8,
     ),
     "deeppose": dict(

@@ -30,7 +30,7 @@ def parse_args(argv=None):
     parser.add_argument("--validation-steps", type=int, default=None)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--box-loss", choices=BOX_LOSSES, default="l2")
-    parser.add_argument("--box-weight", type=float, default=10.0, help="weight of the box term in the sum")
+    parser.add_argument("--box-weight", type=float, default=2.0, help="weight of the box term in the sum")
     parser.add_argument("--cpu-replicas", type=int, default=None, help="split the CPU into N replicas (no GPU)")
     parser.add_argument("--verbose", type=int, default=1)
     return parser.parse_args(argv)

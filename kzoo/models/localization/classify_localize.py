@@ -103,12 +103,15 @@ def box_loss_by_name(name, beta=1.0):
     raise ValueError(f"box_loss must be one of {BOX_LOSSES}, got {name!r}")
 
 
-def compile_classify_localize(model, strategy=None, learning_rate=2e-3, box_loss="l2", box_weight=10.0):
+def compile_classify_localize(model, strategy=None, learning_rate=2e-3, box_loss="l2", box_weight=2.0):
     """The multi-task compile: softmax cross-entropy + ``box_weight`` x box loss, Adam.
 
-    ``box_weight`` balances the two terms (the lecture's hyperparameter):
-    normalized coordinates make squared box errors ~100x smaller than the
-    cross-entropy, and the default brings them to a comparable size.
+    ``box_weight`` balances the two terms (the lecture's hyperparameter).
+    Squared errors of normalized coordinates are small next to the
+    cross-entropy, yet early in training they are large enough to steer the
+    shared backbone: on single-garment ``fashion_scenes`` a weight of 10
+    held class accuracy at chance for the first epochs and ended lower,
+    while 2 reached the same box accuracy.
     Metrics: class accuracy, and mean IoU of the regressed box.
     """
     from kzoo.training.replica_usage import ReplicaUsage
