@@ -140,8 +140,9 @@ def run(models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, verb
 
 
 def format_table(results):
-    header = f"{'model':18s} {'metric':9s} {'value':>6s} {'target':>6s} {'wall s':>7s} {'cpu s':>7s} {'steps':>6s} {'epochs':>6s}"
-    lines = [header]
+    columns = ("value", "target", "wall s", "cpu s", "steps", "epochs")
+    widths = (6, 6, 7, 7, 6, 6)
+    lines = [f"{'model':18s} {'metric':9s} " + " ".join(f"{c:>{w}s}" for c, w in zip(columns, widths))]
     for r in results:
         lines.append(
             f"{r['model']:18s} {r['metric']:9s} {r['value']:6.3f} {r['target']:6.2f} "
@@ -155,7 +156,9 @@ def format_table(results):
             )
         else:
             stages = ", ".join(f"{value:.3f}" for value in r["pck@0.2 by stage"])
-            lines.append(f"  PCK@0.2 {scores['pck@0.2']:.3f}, PCK@0.1 {scores['pck@0.1']:.3f}, PCK@0.2 by stage {stages}")
+            lines.append(
+                f"  PCK@0.2 {scores['pck@0.2']:.3f}, PCK@0.1 {scores['pck@0.1']:.3f}, PCK@0.2 by stage {stages}"
+            )
             per_joint = scores["pck@0.2 per joint"]
             lines.append("  PCK@0.2 per joint: " + ", ".join(f"{k} {v:.2f}" for k, v in per_joint.items()))
     return "\n".join(lines)

@@ -108,7 +108,8 @@ def test_box_losses_match_numpy(name):
     else:
         lo, hi = np.minimum(true[:, :2], pred[:, :2]), np.maximum(true[:, 2:], pred[:, 2:])
         enclosing = np.prod(hi - lo, -1)
-        inter = np.prod(np.clip(np.minimum(true[:, 2:], pred[:, 2:]) - np.maximum(true[:, :2], pred[:, :2]), 0, None), -1)
+        sides = np.minimum(true[:, 2:], pred[:, 2:]) - np.maximum(true[:, :2], pred[:, :2])
+        inter = np.prod(np.clip(sides, 0, None), -1)
         union = np.prod(true[:, 2:] - true[:, :2], -1) + np.prod(pred[:, 2:] - pred[:, :2], -1) - inter
         expected = np.mean(1 - (inter / union - (enclosing - union) / enclosing))
     assert value == pytest.approx(expected, rel=1e-5)
@@ -121,7 +122,8 @@ def test_training_loss_is_cross_entropy_plus_weighted_box_loss():
     images = rng.uniform(0, 255, (6, 32, 32, 3)).astype(np.float32)
     targets = {"class_logits": np.array([0, 1, 2, 3, 0, 1]), "box": rng.uniform(0, 1, (6, 4)).astype(np.float32)}
     out = model(images, training=False)
-    cross_entropy = -np.mean(_np_log_softmax(np.asarray(out["class_logits"], np.float64))[np.arange(6), targets["class_logits"]])
+    log_probs = _np_log_softmax(np.asarray(out["class_logits"], np.float64))
+    cross_entropy = -np.mean(log_probs[np.arange(6), targets["class_logits"]])
     box = np.mean((np.asarray(out["box"]) - targets["box"]) ** 2)
     logs = model.evaluate(images, targets, batch_size=6, verbose=0, return_dict=True)
     assert logs["loss"] == pytest.approx(cross_entropy + 3.0 * box, rel=1e-4)
@@ -130,7 +132,7 @@ def test_training_loss_is_cross_entropy_plus_weighted_box_loss():
 
 def test_evaluate_counts_class_and_overlap_together():
     true_boxes = [[0.0, 0.0, 0.5, 0.5], [0.0, 0.0, 1.0, 1.0], [0.2, 0.2, 0.6, 0.6], [0.5, 0.5, 1.0, 1.0]]
-    elements = [{"classes": np.array([c]), "boxes": np.array([b], np.float32)} for c, b in zip([0, 1, 2, 3], true_boxes)]
+    elements = [{"classes": np.array([c]), "boxes": np.array([b], np.float32)} for c, b in enumerate(true_boxes)]
     predictions = [
         {"classes": 0, "boxes": np.array([0.0, 0.0, 0.5, 0.5])},  # right class, IoU 1
         {"classes": 1, "boxes": np.array([0.0, 0.0, 0.5, 1.0])},  # right class, IoU 0.5: counts

@@ -125,7 +125,8 @@ def test_cascade_loss_matches_numpy():
     y_pred = rng.uniform(0, 1, (3, 2, J, 2)).astype(np.float32)
     assert float(CascadeKeypointLoss()(y_true, y_pred)) == pytest.approx(_np_cascade_loss(y_true, y_pred), rel=1e-5)
     # Hand case: stage 0 misses the visible joint by 0.1, stage 1 hits it; the hidden one is ignored.
-    hand = CascadeKeypointLoss()([[[0.5, 0.5, 1.0], [0.2, 0.2, 0.0]]], [[[[0.4, 0.5], [0.9, 0.9]], [[0.5, 0.5], [0.0, 0.0]]]])
+    hand_true = [[[0.5, 0.5, 1.0], [0.2, 0.2, 0.0]]]
+    hand = CascadeKeypointLoss()(hand_true, [[[[0.4, 0.5], [0.9, 0.9]], [[0.5, 0.5], [0.0, 0.0]]]])
     assert float(hand) == pytest.approx(0.005)
     nothing_visible = np.zeros((2, J, 3), np.float32)
     assert float(CascadeKeypointLoss()(nothing_visible, y_pred[:2])) == 0.0
