@@ -13,46 +13,26 @@ weights into the naive patch classifier.
     kzoo train sliding_window_segmenter --loss cross_entropy
 """
 
-import argparse
-
 from kzoo.models.segmentation import LOSSES, compile_segmentation
 from kzoo.models.segmentation.sliding_window import PATCH_NETS
-from kzoo.training import train
+from kzoo.training import recipe_parser, train_recipe
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="runs/sliding_window_segmenter", help="checkpoints, logs and history go here")
-    parser.add_argument("--patch-net", default="small", choices=sorted(PATCH_NETS), help="patch classifier preset")
+    parser = recipe_parser(
+        __doc__, "sliding_window_segmenter", dataset="shapes", image_size=128, epochs=5, batch_size=8,
+        backbone="small", backbone_help="patch classifier preset", backbone_choices=sorted(PATCH_NETS),
+        backbone_aliases=("--patch-net",),
+    )
     parser.add_argument("--loss", default="cross_entropy", choices=LOSSES, help="cross-entropy, Dice or their sum")
-    parser.add_argument("--dataset", default="shapes")
-    parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=8, help="global batch, split across replicas")
-    parser.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the train split")
-    parser.add_argument("--validation-steps", type=int, default=None)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
-    parser.add_argument("--cpu-replicas", type=int, default=None, help="split the CPU into N replicas (no GPU)")
-    parser.add_argument("--verbose", type=int, default=1)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    model, history = train(
-        "sliding_window_segmenter",
-        args.out,
-        compile_fn=lambda model, strategy: compile_segmentation(model, strategy, args.loss, args.learning_rate),
-        model_kwargs={"backbone": args.patch_net, "input_shape": (args.image_size, args.image_size, 3)},
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        steps_per_epoch=args.steps_per_epoch,
-        validation_steps=args.validation_steps,
-        dataset=args.dataset,
-        cpu_replicas=args.cpu_replicas,
-        verbose=args.verbose,
+    return train_recipe(
+        args, lambda model, strategy: compile_segmentation(model, strategy, args.loss, args.learning_rate)
     )
-    return model, history
 
 
 if __name__ == "__main__":

@@ -11,49 +11,25 @@ predictor by IoU during training, as in the paper.
     kzoo train yolo --epochs 30 --out runs/yolo
 """
 
-import argparse
-
 from kzoo.models.detection import compile_yolo
-from kzoo.training import train
+from kzoo.training import recipe_parser, train_recipe
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="runs/yolo", help="checkpoints, logs and history go here")
-    parser.add_argument("--backbone", default="tiny", help="a name from `kzoo backbones`")
-    parser.add_argument("--dataset", default="shapes")
-    parser.add_argument("--image-size", type=int, default=128)
+    parser = recipe_parser(
+        __doc__, "yolo", dataset="shapes", image_size=128, epochs=30, batch_size=16, learning_rate=1e-3
+    )
     parser.add_argument("--head-channels", type=int, default=128)
     parser.add_argument("--hidden-units", type=int, default=512, help="first fully connected layer (4096 in the paper)")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=16, help="global batch, split across replicas")
-    parser.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the train split")
-    parser.add_argument("--validation-steps", type=int, default=None)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--cpu-replicas", type=int, default=None, help="split the CPU into N replicas (no GPU)")
-    parser.add_argument("--verbose", type=int, default=1)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    return train(
-        "yolo",
-        args.out,
-        compile_fn=lambda model, strategy: compile_yolo(model, strategy, args.learning_rate),
-        model_kwargs={
-            "backbone": args.backbone,
-            "input_shape": (args.image_size, args.image_size, 3),
-            "head_channels": args.head_channels,
-            "hidden_units": args.hidden_units,
-        },
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        steps_per_epoch=args.steps_per_epoch,
-        validation_steps=args.validation_steps,
-        dataset=args.dataset,
-        cpu_replicas=args.cpu_replicas,
-        verbose=args.verbose,
+    return train_recipe(
+        args,
+        lambda model, strategy: compile_yolo(model, strategy, args.learning_rate),
+        model_kwargs={"head_channels": args.head_channels, "hidden_units": args.hidden_units},
     )
 
 

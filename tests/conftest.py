@@ -4,6 +4,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Tests never reach the network: TFDS must not try to fetch anything.
 os.environ.setdefault("TFDS_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", ".tfds_test_cache"))
 
+import types  # noqa: E402
+
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
@@ -12,3 +14,31 @@ import pytest  # noqa: E402
 def _fixed_seed():
     keras.utils.set_random_seed(0)
     yield
+
+
+@pytest.fixture(scope="session")
+def small_export(tmp_path_factory):
+    """``small_export(name)``: registered model ``name`` (tiny backbone), exported once per session as a SavedModel.
+
+    Returns a namespace with ``model``, ``images`` (2 uint8 images of the
+    model's dataset), ``path`` (the version directory) and ``signatures``.
+    """
+    import tensorflow as tf
+
+    from kzoo.export import export_saved_model
+    from tests.helpers import small_model_and_batch
+
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            keras.utils.set_random_seed(0)
+            spec, model, _, _, images = small_model_and_batch(name, count=2)
+            path = export_saved_model(model, str(tmp_path_factory.mktemp(name)), name)
+            cache[name] = types.SimpleNamespace(
+                name=name, spec=spec, model=model, images=images, path=path,
+                signatures=tf.saved_model.load(path).signatures,
+            )
+        return cache[name]
+
+    return get

@@ -11,6 +11,8 @@ covered by calling one function:
   round-trip giving the same outputs.
 - ``to_tflite`` / ``run_tflite``: convert with TFLITE_BUILTINS only (a Flex op
   fails the conversion) and run with the LiteRT interpreter.
+- ``small_model_and_batch``: a registered model on the ``tiny`` backbone with a
+  few elements of its dataset's tiny variant, as (inputs, targets) and images.
 """
 
 import os
@@ -21,7 +23,10 @@ import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
+import kzoo
+import kzoo.data
 from kzoo.export.tflite_convert import convert_callable
+from kzoo.models.registry import get_spec
 
 
 def _as_list(x):
@@ -173,3 +178,28 @@ def check_model(model, inputs, targets, compile_fn, atol=1e-5, fit_batch_size=No
     for a, b in zip(after, again):
         np.testing.assert_allclose(a, b, atol=atol)
     return reloaded
+
+
+def tiny_variant(dataset):
+    """The small config of a built-in dataset, for tests."""
+    base, _, config = dataset.partition("/")
+    return f"{base}/{config + '_tiny' if config else 'tiny'}"
+
+
+def small_model_and_batch(name, count=4):
+    """Registered model ``name`` (tiny backbone) and ``count`` training elements of its dataset's tiny variant.
+
+    Returns (spec, model, inputs, targets, images): the model's (inputs,
+    targets) from ``spec.targets`` and the raw uint8 images.
+    """
+    spec = get_spec(name)
+    dataset = tiny_variant(spec.dataset)
+    info = kzoo.data.info(dataset)
+    image_size = tuple(info.image_size)
+    model = kzoo.build(name, num_classes=info.num_classes, backbone="tiny", input_shape=image_size + (3,))
+    elements = list(kzoo.data.load(dataset, "train").take(count).as_numpy_iterator())
+    pairs = [spec.targets(element, image_size) for element in elements]
+    inputs = np.stack([np.asarray(x) for x, _ in pairs])
+    targets = tf.nest.map_structure(lambda *ys: np.stack([np.asarray(y) for y in ys]), *[y for _, y in pairs])
+    images = np.stack([element["image"] for element in elements])
+    return spec, model, inputs, targets, images

@@ -16,6 +16,17 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_SIGNATURE = b"\xff\xd8"
 
 
+def _after(checks, tensor):
+    """``tensor``, computed only once ``checks`` have passed.
+
+    In a graph, asserts and the ops after them would otherwise run in
+    parallel, and a decoder could fail (or allocate) before the check that
+    should have refused the data.
+    """
+    with tf.control_dependencies([check for check in checks if check is not None]):
+        return tf.identity(tensor)
+
+
 def _big_endian_uint32(data, offset):
     raw = tf.cast(tf.io.decode_raw(tf.strings.substr(data, offset, 4), tf.uint8), tf.int64)
     return raw[0] * 16777216 + raw[1] * 65536 + raw[2] * 256 + raw[3]
@@ -28,13 +39,15 @@ def header_size(data):
     """
     is_png = tf.equal(tf.strings.substr(data, 0, 8), _PNG_SIGNATURE)
     is_jpeg = tf.equal(tf.strings.substr(data, 0, 2), _JPEG_SIGNATURE)
-    tf.debugging.assert_equal(
+    known = tf.debugging.assert_equal(
         tf.logical_or(is_png, is_jpeg), True, message="image_bytes must be JPEG or PNG data"
     )
+    data = _after([known], data)
 
     def png_size():
-        tf.debugging.assert_greater_equal(tf.strings.length(data), 24, message="truncated PNG header")
-        return tf.stack([_big_endian_uint32(data, 20), _big_endian_uint32(data, 16)])
+        whole = tf.debugging.assert_greater_equal(tf.strings.length(data), 24, message="truncated PNG header")
+        checked = _after([whole], data)
+        return tf.stack([_big_endian_uint32(checked, 20), _big_endian_uint32(checked, 16)])
 
     def jpeg_size():
         return tf.cast(tf.io.extract_jpeg_shape(data)[:2], tf.int64)
@@ -50,12 +63,12 @@ def decode_checked(data, height, width, max_pixels=MAX_PIXELS):
     make bytes requests differ from pixel requests of the same image.
     """
     claimed_h, claimed_w = header_size(data)
-    tf.debugging.assert_less_equal(
+    small_enough = tf.debugging.assert_less_equal(
         claimed_h * claimed_w,
         tf.constant(max_pixels, tf.int64),
         message=f"image too large: the header claims more than {max_pixels} pixels",
     )
-    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    image = tf.io.decode_image(_after([small_enough], data), channels=3, expand_animations=False)
     return tf.image.resize(image, (height, width))
 
 

@@ -2,6 +2,7 @@
 
 from kzoo.training.callbacks import NaNGuard, standard_callbacks
 from kzoo.training.pipeline import fit_dataset
+from kzoo.training.recipe import recipe_parser, train_recipe
 from kzoo.training.replica_usage import ReplicaUsage
 from kzoo.training.strategy import make_strategy, split_cpu
 from kzoo.training.trainer import train

@@ -3,9 +3,12 @@
 import tensorflow as tf
 
 import kzoo.data
+from kzoo.data.pipeline import random_flip_left_right
 
 
-def fit_dataset(spec, split, batch_size, image_size, shuffle=False, repeat=False, dataset=None, seed=0, take=None):
+def fit_dataset(
+    spec, split, batch_size, image_size, shuffle=False, repeat=False, dataset=None, seed=0, take=None, flip=False
+):
     """Dataset ``split`` mapped by the model's ``targets``, batched and prefetched.
 
     Args:
@@ -17,13 +20,20 @@ def fit_dataset(spec, split, batch_size, image_size, shuffle=False, repeat=False
         repeat: repeat forever (pair with ``steps_per_epoch``).
         dataset: built-in dataset name; the model's default when None.
         take: use only the first ``take`` examples.
+        flip: mirror each element with probability 1/2 before ``targets``
+            (boxes, masks, segmentation and keypoints follow the image; left
+            and right joints swap).
     """
-    ds = kzoo.data.load(dataset or spec.dataset, split=split)
+    dataset = dataset or spec.dataset
+    ds = kzoo.data.load(dataset, split=split)
     if take is not None:
         ds = ds.take(take)
     if shuffle:
         ds = ds.shuffle(2048, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
+    if flip:
+        flip_indices = kzoo.data.info(dataset).keypoint_flip_indices or None
+        ds = ds.map(lambda element: random_flip_left_right(element, flip_indices), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(lambda element: spec.targets(element, image_size), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)

@@ -21,6 +21,7 @@ def train(
     steps_per_epoch=None,
     validation_steps=None,
     dataset=None,
+    flip=False,
     cpu_replicas=None,
     verbose=1,
 ):
@@ -37,6 +38,8 @@ def train(
             the dataset's.
         epochs, batch_size, steps_per_epoch, validation_steps: as ``model.fit``.
         dataset: built-in dataset name; the model's default when None.
+        flip: random horizontal flips of the training elements (see
+            ``fit_dataset``).
         cpu_replicas: split the CPU into this many replicas (no-GPU machines).
 
     Returns:
@@ -56,7 +59,8 @@ def train(
         (compile_fn or spec.compile)(model, strategy)
     image_size = tuple(model.input_shape[1:3])
     train_ds = fit_dataset(
-        spec, "train", batch_size, image_size, shuffle=True, repeat=steps_per_epoch is not None, dataset=dataset
+        spec, "train", batch_size, image_size, shuffle=True, repeat=steps_per_epoch is not None, dataset=dataset,
+        flip=flip,
     )
     val_ds = fit_dataset(spec, "validation", batch_size, image_size, dataset=dataset)
     if validation_steps is not None:

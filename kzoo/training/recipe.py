@@ -1,0 +1,83 @@
+"""What every recipe in ``recipes/`` shares: its command-line arguments and the call to ``train``.
+
+A recipe adds only its model's own arguments::
+
+    parser = recipe_parser(__doc__, "unet", dataset="shapes", image_size=128, epochs=10, batch_size=8)
+    parser.add_argument("--loss", default="cross_entropy", choices=LOSSES)
+    args = parser.parse_args(argv)
+    train_recipe(args, compile_fn=..., model_kwargs={"filters": ...})
+"""
+
+import argparse
+
+from kzoo.training.trainer import train
+
+
+def recipe_parser(
+    description,
+    model_name,
+    dataset,
+    image_size,
+    epochs,
+    batch_size,
+    learning_rate=2e-3,
+    backbone="tiny",
+    backbone_help="a name from `kzoo backbones`",
+    backbone_choices=None,
+    backbone_aliases=(),
+):
+    """An ``ArgumentParser`` with the arguments every recipe takes, defaulting to ``model_name``'s settings.
+
+    The arguments: ``--out``, ``--backbone``, ``--dataset``, ``--image-size``,
+    ``--epochs``, ``--batch-size``, ``--steps-per-epoch``,
+    ``--validation-steps``, ``--learning-rate``, ``--flip``,
+    ``--cpu-replicas`` and ``--verbose``. ``backbone_aliases`` are other
+    spellings of ``--backbone`` (``--encoder`` for DeconvNet's presets).
+    """
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(model_name=model_name)
+    parser.add_argument("--out", default=None, help="checkpoints, logs and history go here (default runs/<model>)")
+    parser.add_argument("--backbone", *backbone_aliases, default=backbone, choices=backbone_choices, help=backbone_help)
+    parser.add_argument("--dataset", default=dataset, help="a name from `kzoo datasets`")
+    parser.add_argument("--image-size", type=int, default=image_size, help="model input side; images are resized")
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--batch-size", type=int, default=batch_size, help="global batch, split across replicas")
+    parser.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the train split")
+    parser.add_argument("--validation-steps", type=int, default=None)
+    parser.add_argument("--learning-rate", type=float, default=learning_rate)
+    parser.add_argument(
+        "--flip", action="store_true", help="random horizontal flips of the training images (labels mirrored)"
+    )
+    parser.add_argument("--cpu-replicas", type=int, default=None, help="split the CPU into N replicas (no GPU)")
+    parser.add_argument("--verbose", type=int, default=1)
+    return parser
+
+
+def train_recipe(args, compile_fn, model_kwargs=None):
+    """``train`` the recipe's model with the parsed common arguments; returns (model, history dict).
+
+    Args:
+        args: parsed arguments from a ``recipe_parser``.
+        compile_fn: ``compile_fn(model, strategy)``.
+        model_kwargs: the model's own builder arguments; backbone and input
+            shape come from ``args``.
+    """
+    kwargs = {"backbone": args.backbone, "input_shape": (args.image_size, args.image_size, 3)}
+    kwargs.update(model_kwargs or {})
+    return train(
+        args.model_name,
+        args.out or f"runs/{args.model_name}",
+        compile_fn=compile_fn,
+        model_kwargs=kwargs,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        steps_per_epoch=args.steps_per_epoch,
+        validation_steps=args.validation_steps,
+        dataset=args.dataset,
+        flip=args.flip,
+        cpu_replicas=args.cpu_replicas,
+        verbose=args.verbose,
+    )
+
+
+__all__ = ["recipe_parser", "train_recipe"]
