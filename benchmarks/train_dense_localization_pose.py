@@ -25,6 +25,7 @@ other jobs. ``run(...)`` returns the result dicts for
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -47,7 +48,7 @@ from kzoo.models.localization.evaluate import evaluate as evaluate_localization 
 from kzoo.models.pose import CascadeConfig, compile_deeppose  # noqa: E402
 from kzoo.models.pose.evaluate import evaluate as evaluate_pose  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
-from train_dense_segmentation import Clock, TimeBudget  # noqa: E402
+from budget import Clock, TimeBudget, save_trained  # noqa: E402
 
 # name -> builder arguments, compile function and its arguments, batch size, metric and its target.
 CONFIGS = {
@@ -89,8 +90,13 @@ def stage_pck(model, elements, alpha=0.2):
     return [pck(np.clip(stages[:, s], 0, 1), true, alpha=alpha)["pck"] for s in range(stages.shape[1])]
 
 
-def train_and_evaluate(name, budget_s=900, clock="wall", config=None, test_limit=None, verbose=2, seed=0):
-    """Train model ``name`` from scratch on its dataset within the budget; returns (model, result dict)."""
+def train_and_evaluate(
+    name, budget_s=900, clock="wall", config=None, test_limit=None, verbose=2, seed=0, out_dir=None
+):
+    """Train model ``name`` from scratch on its dataset within the budget; returns (model, result dict).
+
+    With ``out_dir`` the trained model is saved as ``out_dir/<name>/best.keras``.
+    """
     config = dict(CONFIGS[name], **(config or {}))
     keras.utils.set_random_seed(seed)
     spec = get_spec(name)
@@ -104,6 +110,8 @@ def train_and_evaluate(name, budget_s=900, clock="wall", config=None, test_limit
     timer = Clock()
     model.fit(train_ds, epochs=10**6, steps_per_epoch=steps_per_epoch, callbacks=[budget], verbose=verbose)
     train_wall, train_cpu = timer.wall(), timer.cpu()
+    if out_dir:
+        save_trained(model, out_dir, name)
     inference = tf.function(make_inference_fn(model))
     elements, predictions = predict_split(
         lambda images: inference(tf.constant(images)), spec.dataset, "test", limit=test_limit
@@ -129,11 +137,11 @@ def train_and_evaluate(name, budget_s=900, clock="wall", config=None, test_limit
     return model, result
 
 
-def run(models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, verbose=2):
+def run(models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, verbose=2, out_dir=None):
     """Train and score each model; returns a list of result dicts (one per model)."""
     results = []
     for name in models:
-        _, result = train_and_evaluate(name, budget_s, clock, test_limit=test_limit, verbose=verbose)
+        _, result = train_and_evaluate(name, budget_s, clock, test_limit=test_limit, verbose=verbose, out_dir=out_dir)
         results.append(result)
         print(format_table([result]), flush=True)
     return results
@@ -170,11 +178,16 @@ def main(argv=None):
     parser.add_argument("--budget", type=float, default=900, help="training seconds per model")
     parser.add_argument("--clock", default="wall", choices=("wall", "cpu"))
     parser.add_argument("--test-limit", type=int, default=None, help="score only the first N test images")
+    parser.add_argument("--out", default=None, help="save each trained model as OUT/<model>/best.keras")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--verbose", type=int, default=2)
     args = parser.parse_args(argv)
-    results = run(args.models, args.budget, args.clock, args.test_limit, verbose=args.verbose)
+    results = run(args.models, args.budget, args.clock, args.test_limit, verbose=args.verbose, out_dir=args.out)
     print()
     print(format_table(results))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1, default=float)
     return results
 
 

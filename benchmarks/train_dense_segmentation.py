@@ -27,7 +27,9 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+BENCHMARKS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(BENCHMARKS, ".."))
+sys.path.insert(0, BENCHMARKS)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
@@ -44,6 +46,7 @@ from kzoo.models.segmentation import (  # noqa: E402
     naive_sliding_window,
 )
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
+from budget import Clock, TimeBudget, save_trained  # noqa: E402
 
 DATASET = "shapes"
 # name -> builder arguments, loss, learning rate, batch size, target mean IoU (None: no target).
@@ -69,51 +72,13 @@ CONFIGS = {
 }
 
 
-class Clock:
-    """Seconds since start, by the wall or by process CPU time over the usable cores."""
+def train_and_evaluate(
+    name, budget_s=900, clock="wall", config=None, test_limit=None, verbose=2, seed=0, out_dir=None
+):
+    """Train model ``name`` from scratch on ``shapes`` within the budget; returns (model, result dict).
 
-    def __init__(self, kind="wall"):
-        if kind not in ("wall", "cpu"):
-            raise ValueError(f"clock must be 'wall' or 'cpu', got {kind!r}")
-        self.kind = kind
-        self.cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        self.start_wall, self.start_cpu = time.monotonic(), time.process_time()
-
-    def wall(self):
-        return time.monotonic() - self.start_wall
-
-    def cpu(self):
-        return time.process_time() - self.start_cpu
-
-    def elapsed(self):
-        return self.wall() if self.kind == "wall" else self.cpu() / self.cores
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stop after ``budget_s`` seconds; the learning rate follows a cosine from its start value to 0 over the budget."""
-
-    def __init__(self, budget_s, clock="wall"):
-        super().__init__()
-        self.budget_s = budget_s
-        self.clock_kind = clock
-        self.steps = 0
-
-    def on_train_begin(self, logs=None):
-        self.clock = Clock(self.clock_kind)
-        self.base_lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-
-    def on_train_batch_begin(self, batch, logs=None):
-        fraction = min(self.clock.elapsed() / self.budget_s, 1.0)
-        self.model.optimizer.learning_rate.assign(self.base_lr * 0.5 * (1 + np.cos(np.pi * fraction)))
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        if self.clock.elapsed() >= self.budget_s:
-            self.model.stop_training = True
-
-
-def train_and_evaluate(name, budget_s=900, clock="wall", config=None, test_limit=None, verbose=2, seed=0):
-    """Train model ``name`` from scratch on ``shapes`` within the budget; returns (model, result dict)."""
+    With ``out_dir`` the trained model is saved as ``out_dir/<name>/best.keras``.
+    """
     config = dict(CONFIGS[name], **(config or {}))
     keras.utils.set_random_seed(seed)
     spec = get_spec(name)
@@ -127,6 +92,8 @@ def train_and_evaluate(name, budget_s=900, clock="wall", config=None, test_limit
     timer = Clock()
     model.fit(train_ds, epochs=10**6, steps_per_epoch=steps_per_epoch, callbacks=[budget], verbose=verbose)
     train_wall, train_cpu = timer.wall(), timer.cpu()
+    if out_dir:
+        save_trained(model, out_dir, name)
     scores = evaluate_model(model, DATASET, "test", limit=test_limit)
     result = {
         "model": name,
@@ -173,11 +140,11 @@ def _timed(fn):
     return time.monotonic() - start
 
 
-def run(models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, timing_images=4, verbose=2):
+def run(models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, timing_images=4, verbose=2, out_dir=None):
     """Train and score each model; returns a list of result dicts (one per model)."""
     results = []
     for name in models:
-        model, result = train_and_evaluate(name, budget_s, clock, test_limit=test_limit, verbose=verbose)
+        model, result = train_and_evaluate(name, budget_s, clock, test_limit=test_limit, verbose=verbose, out_dir=out_dir)
         if name == "sliding_window_segmenter":
             test = kzoo.data.load(DATASET, "test").take(timing_images)
             images = np.stack([element["image"] for element in test.as_numpy_iterator()])
@@ -217,9 +184,10 @@ def main(argv=None):
     parser.add_argument("--clock", default="wall", choices=("wall", "cpu"))
     parser.add_argument("--test-limit", type=int, default=None, help="score only the first N test images")
     parser.add_argument("--json", default=None, help="also write the results to this file")
+    parser.add_argument("--out", default=None, help="save each trained model as OUT/<model>/best.keras")
     parser.add_argument("--verbose", type=int, default=2)
     args = parser.parse_args(argv)
-    results = run(args.models, args.budget, args.clock, args.test_limit, verbose=args.verbose)
+    results = run(args.models, args.budget, args.clock, args.test_limit, verbose=args.verbose, out_dir=args.out)
     print()
     print(format_table(results))
     if args.json:

@@ -16,13 +16,14 @@ AP (mAP@[0.5:0.95]), AP50, AP75, training time and epochs.
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+BENCHMARKS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(BENCHMARKS, ".."))
+sys.path.insert(0, BENCHMARKS)
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -34,6 +35,7 @@ from kzoo.export.inference import make_inference_fn  # noqa: E402
 from kzoo.models.detection.evaluate import evaluate  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
+from budget import TimeBudget, save_trained  # noqa: E402
 
 # The configurations benchmarked: small heads so that CPU training fits the budget.
 CONFIGS = {
@@ -44,45 +46,11 @@ CONFIGS = {
 }
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Cosine learning-rate decay over a wall-clock budget; stops before an epoch would overrun it.
-
-    ``epochs`` counts finished epochs; ``step`` the batches trained (a last epoch may be partial).
-    """
-
-    def __init__(self, seconds, base_learning_rate, warmup_steps=100):
-        super().__init__()
-        self.seconds = seconds
-        self.base = base_learning_rate
-        self.warmup_steps = warmup_steps
-        self.step = 0
-        self.epochs = 0
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_begin(self, batch, logs=None):
-        fraction = min(1.0, (time.perf_counter() - self.start) / self.seconds)
-        warmup = min(1.0, (self.step + 1) / self.warmup_steps)
-        self.model.optimizer.learning_rate.assign(self.base * warmup * 0.5 * (1.0 + math.cos(math.pi * fraction)))
-        self.step += 1
-
-    def on_train_batch_end(self, batch, logs=None):
-        # An epoch can outlast the whole budget (the sliding-window detector's does).
-        if time.perf_counter() - self.start > self.seconds:
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epochs = epoch + 1
-        elapsed = time.perf_counter() - self.start
-        if elapsed * (self.epochs + 1) / self.epochs > self.seconds:
-            self.model.stop_training = True
-
-
 def run(name, dataset, minutes, max_epochs=1000, train_limit=None, test_limit=None, verbose=2, out_dir=None):
     """Train ``name`` on ``dataset`` for about ``minutes`` and evaluate it; returns a result dict.
 
-    With ``out_dir``, the trained model is saved there (``<name>_<dataset>.keras``) before evaluation.
+    With ``out_dir``, the trained model is saved there before evaluation, as ``<name>/best.keras`` on
+    the model's default dataset and ``<name>_<dataset>/best.keras`` on another.
     """
     spec = get_spec(name)
     config = CONFIGS[name]
@@ -93,13 +61,12 @@ def run(name, dataset, minutes, max_epochs=1000, train_limit=None, test_limit=No
     spec.compile(model)
     batch_size = config["batch_size"]
     train = fit_dataset(spec, "train", batch_size, image_size, shuffle=True, dataset=dataset, take=train_limit)
-    budget = TimeBudget(minutes * 60.0, config["learning_rate"])
+    budget = TimeBudget(minutes * 60.0, base_learning_rate=config["learning_rate"], warmup_steps=100, whole_epochs=True)
     start = time.perf_counter()
     model.fit(train, epochs=max_epochs, callbacks=[budget], verbose=verbose)
     train_seconds = time.perf_counter() - start
     if out_dir:
-        os.makedirs(out_dir, exist_ok=True)
-        model.save(os.path.join(out_dir, f"{name}_{dataset.replace('/', '_')}.keras"))
+        save_trained(model, out_dir, name if dataset == spec.dataset else f"{name}_{dataset.replace('/', '_')}")
     inference = tf.function(make_inference_fn(model))
     elements, predictions = predict_split(lambda images: inference(tf.constant(images)), dataset, "test", test_limit)
     metrics = evaluate(elements, predictions, info)
@@ -109,7 +76,7 @@ def run(name, dataset, minutes, max_epochs=1000, train_limit=None, test_limit=No
         "backbone": config["model"].get("backbone"),
         "parameters": model.count_params(),
         "epochs": budget.epochs,
-        "steps": budget.step,
+        "steps": budget.steps,
         "train_seconds": round(train_seconds, 1),
         **{key: metrics[key] for key in ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR100")},
         "per_class_AP": metrics["per_class_AP"],
