@@ -15,6 +15,7 @@ covered by calling one function:
   few elements of its dataset's tiny variant, as (inputs, targets) and images.
 """
 
+import importlib.util
 import os
 import tempfile
 
@@ -203,3 +204,14 @@ def small_model_and_batch(name, count=4):
     targets = tf.nest.map_structure(lambda *ys: np.stack([np.asarray(y) for y in ys]), *[y for _, y in pairs])
     images = np.stack([element["image"] for element in elements])
     return spec, model, inputs, targets, images
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_recipe(name):
+    """The module of ``recipes/<name>.py`` (recipes are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"recipe_{name}", os.path.join(REPO, "recipes", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,7 +1,6 @@
 """Every recipe's common arguments (``recipe_parser``), and flips in the training pipeline."""
 
 import glob
-import importlib.util
 import os
 
 import numpy as np
@@ -10,39 +9,32 @@ import pytest
 import kzoo
 from kzoo.models.registry import get_spec
 from kzoo.training import fit_dataset
+from tests.helpers import REPO, load_recipe
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RECIPES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, "recipes", "*.py")))
-
-
-def _recipe(name):
-    spec = importlib.util.spec_from_file_location(f"recipe_{name}", os.path.join(REPO, "recipes", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("name", RECIPES)
 def test_recipe_defaults_name_a_registered_model(name):
-    args = _recipe(name).parse_args([])
+    args = load_recipe(name).parse_args([])
     assert args.model_name in kzoo.list_models()
     assert args.out is None and not args.flip and args.cpu_replicas is None
     assert args.dataset in kzoo.data.list_datasets() and args.epochs > 0 and args.batch_size > 0
-    flipped = _recipe(name).parse_args(["--flip", "--out", "somewhere", "--image-size", "96"])
+    flipped = load_recipe(name).parse_args(["--flip", "--out", "somewhere", "--image-size", "96"])
     assert flipped.flip and flipped.out == "somewhere" and flipped.image_size == 96
 
 
-def test_every_registered_model_has_a_recipe():
-    names = {_recipe(name).parse_args([]).model_name for name in RECIPES}
-    fcn = _recipe("fcn")
+def test_every_registered_model_has_aload_recipe():
+    names = {load_recipe(name).parse_args([]).model_name for name in RECIPES}
+    fcn = load_recipe("fcn")
     names |= {fcn.parse_args(["--variant", variant]).model_name for variant in fcn.VARIANTS}
     assert names == set(kzoo.list_models())
 
 
 def test_backbone_aliases_and_choices():
-    assert _recipe("deconvnet").parse_args(["--encoder", "small"]).backbone == "small"
+    assert load_recipe("deconvnet").parse_args(["--encoder", "small"]).backbone == "small"
     with pytest.raises(SystemExit):
-        _recipe("deconvnet").parse_args(["--backbone", "no_such_encoder"])
+        load_recipe("deconvnet").parse_args(["--backbone", "no_such_encoder"])
 
 
 def test_flip_mirrors_images_and_labels_together():

@@ -1,38 +1,29 @@
 """The segmentation recipes: arguments, and one short run under MirroredStrategy."""
 
-import importlib.util
 import json
-import os
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-
-def _recipe(name):
-    spec = importlib.util.spec_from_file_location(f"recipe_{name}", os.path.join(REPO, "recipes", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.helpers import load_recipe
 
 
 @pytest.mark.parametrize("name", ["unet", "fcn", "deconvnet", "sliding_window_segmenter"])
 @pytest.mark.parametrize("loss", ["cross_entropy", "dice", "cross_entropy_dice"])
 def test_recipes_take_each_loss(name, loss):
-    args = _recipe(name).parse_args(["--loss", loss])
+    args = load_recipe(name).parse_args(["--loss", loss])
     assert args.loss == loss and args.dataset == "shapes"
     with pytest.raises(SystemExit):
-        _recipe(name).parse_args(["--loss", "hinge"])
+        load_recipe(name).parse_args(["--loss", "hinge"])
 
 
 def test_fcn_recipe_names_the_variant():
-    args = _recipe("fcn").parse_args(["--variant", "16s"])
+    args = load_recipe("fcn").parse_args(["--variant", "16s"])
     assert args.variant == "16s"
 
 
 def test_unet_recipe_trains_and_checkpoints(tmp_path):
     out = tmp_path / "run"
-    _recipe("unet").main(
+    load_recipe("unet").main(
         [
             "--dataset", "shapes/tiny", "--image-size", "32", "--base-filters", "2", "--loss", "cross_entropy_dice",
             "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--validation-steps", "1",
