@@ -1,4 +1,4 @@
-"""Training within a time budget, shared by the training benchmarks.
+"""Training within a time budget, shared by the training benchmarks, and their common command line.
 
 ``TimeBudget`` is a Keras callback: the learning rate follows a cosine from
 its start value to 0 over the budget (after an optional linear warm-up), and
@@ -7,6 +7,8 @@ next epoch would overrun it. ``Clock`` measures the budget by the wall or by
 process CPU time over the usable cores (for machines shared with other jobs).
 """
 
+import argparse
+import json
 import math
 import os
 import time
@@ -86,3 +88,29 @@ def save_trained(model, out_dir, name):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     model.save(path)
     return path
+
+
+def budget_main(description, model_names, run, format_table, argv=None):
+    """The command line of a per-model training benchmark; returns ``run``'s result dicts.
+
+    Parses ``--models`` (from ``model_names``), ``--budget``, ``--clock``,
+    ``--test-limit``, ``--out``, ``--json`` and ``--verbose``; calls
+    ``run(models, budget_s, clock, test_limit, verbose=, out_dir=)`` and
+    prints ``format_table(results)``.
+    """
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(model_names), choices=list(model_names))
+    parser.add_argument("--budget", type=float, default=900, help="training seconds per model")
+    parser.add_argument("--clock", default="wall", choices=("wall", "cpu"))
+    parser.add_argument("--test-limit", type=int, default=None, help="score only the first N test images")
+    parser.add_argument("--out", default=None, help="save each trained model as OUT/<model>/best.keras")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
+    parser.add_argument("--verbose", type=int, default=2)
+    args = parser.parse_args(argv)
+    results = run(args.models, args.budget, args.clock, args.test_limit, verbose=args.verbose, out_dir=args.out)
+    print()
+    print(format_table(results))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1, default=float)
+    return results

@@ -21,8 +21,6 @@ shared with other jobs. ``run(...)`` returns the result dicts for
 ``benchmarks/train_dense.py``.
 """
 
-import argparse
-import json
 import os
 import sys
 import time
@@ -46,7 +44,7 @@ from kzoo.models.segmentation import (  # noqa: E402
     naive_sliding_window,
 )
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
-from budget import Clock, TimeBudget, save_trained  # noqa: E402
+from budget import Clock, TimeBudget, budget_main, save_trained  # noqa: E402
 
 DATASET = "shapes"
 # name -> builder arguments, loss, learning rate, batch size, target mean IoU (None: no target).
@@ -178,22 +176,7 @@ def format_table(results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
-    parser.add_argument("--budget", type=float, default=900, help="training seconds per model")
-    parser.add_argument("--clock", default="wall", choices=("wall", "cpu"))
-    parser.add_argument("--test-limit", type=int, default=None, help="score only the first N test images")
-    parser.add_argument("--json", default=None, help="also write the results to this file")
-    parser.add_argument("--out", default=None, help="save each trained model as OUT/<model>/best.keras")
-    parser.add_argument("--verbose", type=int, default=2)
-    args = parser.parse_args(argv)
-    results = run(args.models, args.budget, args.clock, args.test_limit, verbose=args.verbose, out_dir=args.out)
-    print()
-    print(format_table(results))
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(results, handle, indent=1)
-    return results
+    return budget_main(__doc__, CONFIGS, run, format_table, argv)
 
 
 if __name__ == "__main__":
