@@ -47,25 +47,26 @@ from kzoo.training.pipeline import fit_dataset  # noqa: E402
 from budget import Clock, TimeBudget, budget_main, save_trained  # noqa: E402
 
 DATASET = "shapes"
-# name -> builder arguments, loss, learning rate, batch size, target mean IoU (None: no target).
+# name -> builder arguments, loss, learning rate, batch size, random horizontal flips, target mean IoU
+# (None: no target).
 CONFIGS = {
     "unet": dict(
         kwargs=dict(backbone="plain", filters=(8, 16, 32, 64, 128)),
-        loss="cross_entropy", learning_rate=2e-3, batch_size=8, target=0.85,
+        loss="cross_entropy", learning_rate=2e-3, batch_size=8, flip=True, target=0.85,
     ),
     # AlexNet's batch norm (momentum 0.99) settles within a short run; keras.applications'
     # MobileNetV2 uses momentum 0.999, whose moving statistics lag far behind in one.
     "fcn8s": dict(
         kwargs=dict(backbone="alexnet", head_filters=256, dropout=0.1),
-        loss="cross_entropy", learning_rate=2e-3, batch_size=8, target=0.75,
+        loss="cross_entropy", learning_rate=2e-3, batch_size=8, flip=True, target=0.75,
     ),
     "deconvnet": dict(
         kwargs=dict(backbone="small", unpooling="switches"),
-        loss="cross_entropy", learning_rate=2e-3, batch_size=8, target=0.75,
+        loss="cross_entropy", learning_rate=2e-3, batch_size=8, flip=True, target=0.75,
     ),
     "sliding_window_segmenter": dict(
         kwargs=dict(backbone="small"),
-        loss="cross_entropy", learning_rate=2e-3, batch_size=8, target=None,
+        loss="cross_entropy", learning_rate=2e-3, batch_size=8, flip=True, target=None,
     ),
 }
 
@@ -84,7 +85,9 @@ def train_and_evaluate(
     image_size = tuple(info.image_size)
     model = spec.build(num_classes=info.num_classes, input_shape=image_size + (3,), **config["kwargs"])
     compile_segmentation(model, loss=config["loss"], learning_rate=config["learning_rate"])
-    train_ds = fit_dataset(spec, "train", config["batch_size"], image_size, shuffle=True, repeat=True, seed=seed)
+    train_ds = fit_dataset(
+        spec, "train", config["batch_size"], image_size, shuffle=True, repeat=True, seed=seed, flip=config["flip"]
+    )
     steps_per_epoch = info.splits["train"] // config["batch_size"]
     budget = TimeBudget(budget_s, clock)
     timer = Clock()

@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from kzoo.backbones import build_backbone
+from kzoo.models.fixed_input_backbone import build_fixed_input_backbone
 from kzoo.models.pose.cascade_loss import CascadeKeypointLoss, FinalStagePCK
 from kzoo.models.pose.deeppose_refinement import DeepPoseRefinement
 
@@ -81,11 +81,7 @@ def build_deeppose(
     """
     del num_classes
     cascade = CascadeConfig() if cascade is None else cascade
-    if input_shape[0] is None or input_shape[1] is None:
-        raise ValueError(f"input_shape needs a fixed height and width, got {input_shape}")
-    features = build_backbone(backbone, input_shape, weights=weights)
-    if feature_level not in features.output:
-        raise ValueError(f"backbone {backbone!r} has levels {sorted(features.output)}, not {feature_level!r}")
+    features = build_fixed_input_backbone(backbone, input_shape, feature_level, weights)
 
     images = keras.Input(input_shape, name="images")
     x = features(images)[feature_level]

@@ -185,3 +185,20 @@ def test_short_training_beats_the_prior():
     prior = -np.sum(frequencies[frequencies > 0] * np.log(frequencies[frequencies > 0]))
     prior += weight * np.mean((targets["box"] - targets["box"].mean(0)) ** 2)
     assert history.history["loss"][-1] < prior
+
+
+def test_weight_decay_shrinks_each_weight_by_learning_rate_times_decay():
+    # Same weights, same batch: the decayed run differs from the plain one by exactly lr * decay * w.
+    rng = np.random.default_rng(4)
+    images = rng.uniform(0, 255, (8, 32, 32, 3)).astype(np.float32)
+    targets = {"class_logits": rng.integers(0, 3, 8), "box": rng.uniform(0, 1, (8, 4)).astype(np.float32)}
+    plain = build_classify_localize(3, input_shape=(32, 32, 3), dropout=0.0)
+    decayed = build_classify_localize(3, input_shape=(32, 32, 3), dropout=0.0)
+    decayed.set_weights(plain.get_weights())
+    start = plain.get_layer("class_logits").kernel.numpy()
+    compile_classify_localize(plain, learning_rate=1e-2)
+    compile_classify_localize(decayed, learning_rate=1e-2, weight_decay=0.5)
+    for model in (plain, decayed):
+        model.fit(images, targets, batch_size=8, epochs=1, verbose=0)
+    difference = plain.get_layer("class_logits").kernel.numpy() - decayed.get_layer("class_logits").kernel.numpy()
+    np.testing.assert_allclose(difference, 1e-2 * 0.5 * start, rtol=1e-3, atol=1e-7)
