@@ -48,32 +48,35 @@ from kzoo.models.pose.evaluate import evaluate as evaluate_pose  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from budget import Clock, TimeBudget, budget_main, save_trained  # noqa: E402
 
-# name -> builder arguments, compile function and its arguments, batch size, metric and its target.
+# name -> builder arguments, compile function and its arguments, batch size, smallest random zoom-in window
+# (None: no zoom), metric and its target.
 CONFIGS = {
     "classify_localize": dict(
         kwargs=dict(backbone="tiny", hidden_units=256),
         compile=compile_classify_localize, compile_kwargs=dict(learning_rate=2e-3, box_loss="l2", box_weight=2.0),
-        batch_size=64, metric="accuracy", target=0.8,
+        batch_size=64, zoom_in=None, metric="accuracy", target=0.8,
     ),
     "deeppose": dict(
         kwargs=dict(backbone="tiny", hidden_units=512, cascade=CascadeConfig(stages=1)),
         compile=compile_deeppose, compile_kwargs=dict(learning_rate=1e-3),
-        batch_size=64, metric="pck@0.2", target=0.7,
+        batch_size=64, zoom_in=None, metric="pck@0.2", target=0.7,
     ),
 }
 
 
-def training_dataset(spec, dataset, batch_size, image_size, seed=0):
-    """Shuffled, repeated, randomly flipped training batches through the model's ``targets``.
+def training_dataset(spec, dataset, batch_size, image_size, seed=0, zoom_in=None):
+    """Shuffled, repeated, randomly flipped (and zoomed) training batches through the model's ``targets``.
 
     Decoded elements are cached in memory (the single-object splits are a
-    few hundred MB at most), so later epochs cost only the flips.
+    few hundred MB at most), so later epochs cost only the augmentation.
     """
     info = kzoo.data.info(dataset)
     flip_indices = info.keypoint_flip_indices or None
     autotune = tf.data.AUTOTUNE
     ds = kzoo.data.load(dataset, "train").cache()
     ds = ds.shuffle(2048, seed=seed, reshuffle_each_iteration=True).repeat()
+    if zoom_in is not None:
+        ds = ds.map(lambda e: pipeline.random_zoom_in(e, zoom_in), num_parallel_calls=autotune)
     ds = ds.map(lambda e: pipeline.random_flip_left_right(e, flip_indices), num_parallel_calls=autotune)
     ds = ds.map(lambda e: spec.targets(e, image_size), num_parallel_calls=autotune)
     return ds.batch(batch_size, drop_remainder=True).prefetch(autotune)
@@ -102,7 +105,7 @@ def train_and_evaluate(
     image_size = tuple(info.image_size)
     model = spec.build(num_classes=info.num_classes, input_shape=image_size + (3,), **config["kwargs"])
     config["compile"](model, **config["compile_kwargs"])
-    train_ds = training_dataset(spec, spec.dataset, config["batch_size"], image_size, seed)
+    train_ds = training_dataset(spec, spec.dataset, config["batch_size"], image_size, seed, config["zoom_in"])
     steps_per_epoch = info.splits["train"] // config["batch_size"]
     budget = TimeBudget(budget_s, clock)
     timer = Clock()

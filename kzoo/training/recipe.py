@@ -30,7 +30,7 @@ def recipe_parser(
 
     The arguments: ``--out``, ``--backbone``, ``--dataset``, ``--image-size``,
     ``--epochs``, ``--batch-size``, ``--steps-per-epoch``,
-    ``--validation-steps``, ``--learning-rate``, ``--flip``,
+    ``--validation-steps``, ``--learning-rate``, ``--flip``, ``--zoom-in``,
     ``--cpu-replicas`` and ``--verbose``. ``backbone_aliases`` are other
     spellings of ``--backbone`` (``--encoder`` for DeconvNet's presets).
     """
@@ -47,6 +47,10 @@ def recipe_parser(
     parser.add_argument("--learning-rate", type=float, default=learning_rate)
     parser.add_argument(
         "--flip", action="store_true", help="random horizontal flips of the training images (labels mirrored)"
+    )
+    parser.add_argument(
+        "--zoom-in", type=float, default=None, metavar="MIN_SCALE",
+        help="random crops that keep every object, at least MIN_SCALE of the image side, resized back",
     )
     parser.add_argument("--cpu-replicas", type=int, default=None, help="split the CPU into N replicas (no GPU)")
     parser.add_argument("--verbose", type=int, default=1)
@@ -75,6 +79,7 @@ def train_recipe(args, compile_fn, model_kwargs=None):
         validation_steps=args.validation_steps,
         dataset=args.dataset,
         flip=args.flip,
+        zoom_in=args.zoom_in,
         cpu_replicas=args.cpu_replicas,
         verbose=args.verbose,
     )

@@ -22,6 +22,7 @@ def train(
     validation_steps=None,
     dataset=None,
     flip=False,
+    zoom_in=None,
     cpu_replicas=None,
     verbose=1,
 ):
@@ -40,6 +41,8 @@ def train(
         dataset: built-in dataset name; the model's default when None.
         flip: random horizontal flips of the training elements (see
             ``fit_dataset``).
+        zoom_in: None, or the smallest crop of the random zoom-in
+            augmentation (see ``fit_dataset``), e.g. 0.7.
         cpu_replicas: split the CPU into this many replicas (no-GPU machines).
 
     Returns:
@@ -60,7 +63,7 @@ def train(
     image_size = tuple(model.input_shape[1:3])
     train_ds = fit_dataset(
         spec, "train", batch_size, image_size, shuffle=True, repeat=steps_per_epoch is not None, dataset=dataset,
-        flip=flip,
+        flip=flip, zoom_in=zoom_in,
     )
     val_ds = fit_dataset(spec, "validation", batch_size, image_size, dataset=dataset)
     if validation_steps is not None:

@@ -167,3 +167,81 @@ def test_batched_makes_dense_batches_from_varied_elements():
     np.testing.assert_array_equal(classes, [[0, -1], [0, 1], [-1, -1], [0, 1]])
     fixed = pipeline.batched(dataset, 3, max_boxes=2, image_size=(8, 8), drop_remainder=True)
     assert fixed.element_spec["boxes"].shape.as_list() == [3, 2, 4]
+
+
+def _zoom_element(height=24, width=32, boxes=((0.25, 0.25, 0.5, 0.625), (0.5, 0.5, 0.75, 0.875))):
+    # Segmentation holds each pixel's own index, so the output reveals which window was cut.
+    count = len(boxes)
+    ids = np.arange(height * width, dtype=np.int32).reshape(height, width)
+    rng = np.random.default_rng(5)
+    keypoints = rng.uniform(0, 1, (count, 4, 3)).astype(np.float32)
+    keypoints[..., 2] = 1.0
+    return {
+        "image": rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
+        "boxes": np.array(boxes, np.float32).reshape(count, 4),
+        "classes": np.arange(count, dtype=np.int32),
+        "masks": (ids[None] % (count + 1) == np.arange(count)[:, None, None]).astype(np.uint8),
+        "keypoints": keypoints,
+        "segmentation": ids,
+        "area": np.full(count, 10.0, np.float32),
+    }
+
+
+@pytest.mark.parametrize("boxes", [((0.25, 0.25, 0.5, 0.625), (0.5, 0.5, 0.75, 0.875)), ()])
+def test_random_zoom_in_matches_numpy_on_the_window_it_cut(boxes):
+    element = _zoom_element(boxes=boxes)
+    height, width = element["segmentation"].shape
+    tensors = {k: tf.constant(v) for k, v in element.items()}
+    for seed in range(20):
+        out = _numpy(pipeline.random_zoom_in(tensors, min_scale=0.5, seed=seed))
+        rows, cols = np.divmod(out["segmentation"], width)
+        top, left, bottom, right = rows.min(), cols.min(), rows.max() + 1, cols.max() + 1
+        h, w = bottom - top, right - left
+        assert h >= round(0.5 * height) and abs(h / height - w / width) <= 1 / width + 1 / height
+        # Every object is inside the window.
+        for ymin, xmin, ymax, xmax in element["boxes"]:
+            assert top <= ymin * height and ymax * height <= bottom and left <= xmin * width and xmax * width <= right
+        scale = np.array([height / h, width / w] * 2)
+        expected_boxes = (element["boxes"] - np.array([top / height, left / width] * 2)) * scale
+        np.testing.assert_allclose(out["boxes"], expected_boxes.reshape(-1, 4), atol=1e-5)
+        np.testing.assert_allclose(out["area"], element["area"] * height * width / (h * w), rtol=1e-5)
+        window = element["image"][top:bottom, left:right].astype(np.float32)
+        expected_image = np.clip(np.round(tf.image.resize(window, (height, width)).numpy()), 0, 255)
+        np.testing.assert_array_equal(out["image"], expected_image.astype(np.uint8))
+        # Masks travel with the segmentation: both are cut and resized by nearest neighbour.
+        np.testing.assert_array_equal(
+            out["masks"], (out["segmentation"][None] % (len(boxes) + 1) == np.arange(len(boxes))[:, None, None])
+        )
+        points = (element["keypoints"][..., :2] - [top / height, left / width]) * [height / h, width / w]
+        inside = np.all((points >= 0) & (points <= 1), axis=-1)
+        np.testing.assert_allclose(out["keypoints"][..., :2], np.clip(points, 0, 1), atol=1e-5)
+        np.testing.assert_array_equal(out["keypoints"][..., 2], inside.astype(np.float32))
+
+
+def test_random_zoom_in_varies_and_leaves_padding_alone():
+    element = pipeline.pad_to_max_boxes({k: tf.constant(v) for k, v in _zoom_element().items()}, 4)
+    windows = set()
+    for seed in range(10):
+        out = _numpy(pipeline.random_zoom_in(element, min_scale=0.5, seed=seed))
+        windows.add((out["segmentation"].min(), out["segmentation"].max()))
+        np.testing.assert_array_equal(out["boxes"][2:], 0)
+        np.testing.assert_array_equal(out["classes"], [0, 1, -1, -1])
+    assert len(windows) > 5
+
+
+def test_random_zoom_in_at_scale_one_is_the_identity():
+    element = {k: tf.constant(v) for k, v in _zoom_element().items()}
+    out = pipeline.random_zoom_in(element, min_scale=1.0, seed=1)
+    for key in element:
+        np.testing.assert_allclose(np.asarray(out[key], np.float64), np.asarray(element[key], np.float64), atol=1e-6)
+
+
+def test_random_zoom_in_keeps_a_box_that_fills_the_image():
+    element = {k: tf.constant(v) for k, v in _zoom_element(boxes=((0.0, 0.0, 1.0, 1.0),)).items()}
+    out = pipeline.random_zoom_in(element, min_scale=0.3, seed=2)
+    np.testing.assert_array_equal(out["segmentation"], element["segmentation"])
+
+
+def test_random_zoom_in_refuses_a_bad_scale():
+    with pytest.raises(ValueError, match="min_scale"):
+        pipeline.random_zoom_in({k: tf.constant(v) for k, v in _zoom_element().items()}, min_scale=0.0)

@@ -1,4 +1,4 @@
-"""Every recipe's common arguments (``recipe_parser``), and flips in the training pipeline."""
+"""Every recipe's common arguments (``recipe_parser``), and flips and zooms in the training pipeline."""
 
 import glob
 import os
@@ -22,6 +22,7 @@ def test_recipe_defaults_name_a_registered_model(name):
     assert args.dataset in kzoo.data.list_datasets() and args.epochs > 0 and args.batch_size > 0
     flipped = load_recipe(name).parse_args(["--flip", "--out", "somewhere", "--image-size", "96"])
     assert flipped.flip and flipped.out == "somewhere" and flipped.image_size == 96
+    assert args.zoom_in is None and load_recipe(name).parse_args(["--zoom-in", "0.7"]).zoom_in == 0.7
 
 
 def test_every_registered_model_has_aload_recipe():
@@ -51,3 +52,21 @@ def test_flip_mirrors_images_and_labels_together():
         assert same or mirror, i
         mirrored.append(mirror and not same)
     assert 0 < sum(mirrored) < 16  # about half: the chance of all or none is 2**-15
+
+
+def test_zoom_in_enlarges_boxes_and_keeps_classes():
+    spec = get_spec("classify_localize")
+    dataset = "fashion_scenes/single_tiny"
+    size = tuple(kzoo.data.info(dataset).image_size)
+    _, plain = next(iter(fit_dataset(spec, "train", 16, size, dataset=dataset, take=16)))
+    _, zoomed = next(iter(fit_dataset(spec, "train", 16, size, dataset=dataset, take=16, zoom_in=0.6)))
+    np.testing.assert_array_equal(zoomed["class_logits"], plain["class_logits"])
+
+    def sides(boxes):
+        boxes = np.asarray(boxes)
+        return boxes[:, 2:] - boxes[:, :2]
+
+    # A window of side s maps a box side h to h / s: never smaller, and at most 1 / 0.6 times larger.
+    ratio = sides(zoomed["box"]) / sides(plain["box"])
+    assert np.all(ratio >= 1 - 1e-5) and np.all(ratio <= 1 / 0.6 * (1 + 1 / size[0]) + 1e-5)
+    assert np.any(ratio > 1.05)
