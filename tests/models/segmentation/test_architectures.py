@@ -7,6 +7,7 @@ import pytest
 from kzoo.layers import BedOfNailsUnpooling2D, MaxPoolingWithArgmax2D, MaxUnpooling2D
 from kzoo.models.segmentation import build_deconvnet, build_fcn, build_unet
 from kzoo.models.segmentation.bilinear_upsampling import bilinear_kernel
+from kzoo.models.segmentation.deconvnet import ENCODERS
 
 
 def _images(size, count=1, seed=0):
@@ -90,6 +91,18 @@ def test_deconvnet_bed_of_nails_variant_keeps_no_switches():
     odd = np.ones((32, 32), bool)
     odd[::2, ::2] = False
     assert not unpooled[0][odd].any() and unpooled[0][~odd].any()
+
+
+@pytest.mark.parametrize("preset", ["tiny", "slim", "small"])
+def test_deconvnet_presets_mirror_their_encoder_widths(preset):
+    config = ENCODERS[preset]
+    model = build_deconvnet(3, preset, (32, 32, 3))
+    for block, (filters, convs) in enumerate(zip(config.filters, config.convs), start=1):
+        assert model.get_layer(f"conv{block}_{convs}").filters == filters
+        # The mirror block's last deconvolution narrows to the next block's width.
+        assert model.get_layer(f"deconv{block}_1").filters == config.filters[max(block - 2, 0)]
+    assert model.get_layer("fc6").filters == config.fc_filters
+    assert model.output.shape[1:] == (32, 32, 4)
 
 
 def test_deconvnet_rejects_an_unknown_encoder_or_unpooling():
