@@ -8,7 +8,8 @@
 
 Each model is built with its registry builder, compiled with its standard
 compile, fed by its registry ``targets`` with random horizontal flips
-(boxes mirrored, left and right joints swapped), and trained with
+(boxes mirrored, left and right joints swapped) and, where its config says
+so, random zoom-in crops that keep the object, and trained with
 ``model.fit`` within a time budget (default 15 minutes) while the learning
 rate follows a cosine over the budget. Scores come from the export path
 (uint8 images, resize and decode inside the graph) and the models'
