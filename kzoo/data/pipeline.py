@@ -127,28 +127,28 @@ def random_zoom_in(element, min_scale=0.7, seed=None):
     any_real = tf.reduce_any(real)
     low = tf.where(any_real, tf.reduce_min(tf.where(real[:, None], boxes[:, :2], 1.0), axis=0), 1.0)
     high = tf.where(any_real, tf.reduce_max(tf.where(real[:, None], boxes[:, 2:], 0.0), axis=0), 0.0)
-    need = tf.clip_by_value(tf.reduce_max(high - low), 0.0, 1.0)
+    # In whole pixels: the boxes' pixels, the window's size, and the origins that keep those pixels inside.
+    image_size = tf.stack([height, width])
+    low_px = tf.math.floor(low * image_size + 1e-3)
+    high_px = tf.math.ceil(high * image_size - 1e-3)
+    need = tf.clip_by_value(tf.reduce_max((high_px - low_px) / image_size), 0.0, 1.0)
     seeds = (None, None) if seed is None else (seed, seed + 1)
     scale = tf.random.uniform([], tf.maximum(need, min_scale), 1.0, seed=seeds[0])
-    size = tf.stack([tf.round(scale * height), tf.round(scale * width)])
-    size = tf.clip_by_value(size, 1.0, tf.stack([height, width]))
-    extent = size / tf.stack([height, width])
-    # Window origins (normalized) that keep [low, high] inside, then snapped to whole pixels.
-    first = tf.clip_by_value(tf.maximum(0.0, high - extent), 0.0, 1.0 - extent)
-    last = tf.clip_by_value(tf.minimum(low, 1.0 - extent), first, 1.0 - extent)
-    origin = first + (last - first) * tf.random.uniform([2], seed=seeds[1])
-    origin_px = tf.minimum(tf.round(origin * tf.stack([height, width])), tf.stack([height, width]) - size)
-    origin = origin_px / tf.stack([height, width])
+    size = tf.clip_by_value(tf.math.ceil(scale * image_size - 1e-3), 1.0, image_size)
+    first = tf.maximum(0.0, high_px - size)
+    last = tf.maximum(first, tf.minimum(low_px, image_size - size))
+    origin_px = tf.minimum(first + tf.math.floor(tf.random.uniform([2], seed=seeds[1]) * (last - first + 1)), last)
+    origin, extent = origin_px / image_size, size / image_size
     begin, window = tf.cast(origin_px, tf.int32), tf.cast(size, tf.int32)
 
-    def crop_and_resize(tensor, method):
-        crop = tf.slice(tensor, tf.concat([begin, [0]], 0), tf.concat([window, [-1]], 0))
-        return tf.cast(tf.image.resize(crop, shape[:2], method=method), tensor.dtype)
+    def crop(tensor):
+        return tf.slice(tensor, tf.concat([begin, [0]], 0), tf.concat([window, [-1]], 0))
+
+    def crop_and_resize_nearest(tensor):
+        return tf.cast(tf.image.resize(crop(tensor), shape[:2], method="nearest"), tensor.dtype)
 
     zoomed = dict(element)
-    image = tf.image.resize(
-        tf.slice(element["image"], tf.concat([begin, [0]], 0), tf.concat([window, [-1]], 0)), shape[:2]
-    )
+    image = tf.image.resize(crop(element["image"]), shape[:2])
     if element["image"].dtype.is_integer:
         image = tf.clip_by_value(tf.round(image), 0, element["image"].dtype.max)
     zoomed["image"] = tf.cast(image, element["image"].dtype)
@@ -157,12 +157,12 @@ def random_zoom_in(element, min_scale=0.7, seed=None):
     if "area" in element:  # every real object is inside the window, so its area scales with it
         zoomed["area"] = tf.where(real, element["area"] / (extent[0] * extent[1]), element["area"])
     if "segmentation" in element:
-        zoomed["segmentation"] = crop_and_resize(element["segmentation"][..., None], "nearest")[..., 0]
+        zoomed["segmentation"] = crop_and_resize_nearest(element["segmentation"][..., None])[..., 0]
     if "masks" in element:
         # One spare channel: resizing refuses an image of zero channels (an element with no objects).
         masks = tf.transpose(element["masks"], [1, 2, 0])
         masks = tf.concat([masks, tf.zeros(tf.concat([shape[:2], [1]], 0), masks.dtype)], axis=-1)
-        zoomed["masks"] = tf.transpose(crop_and_resize(masks, "nearest")[..., :-1], [2, 0, 1])
+        zoomed["masks"] = tf.transpose(crop_and_resize_nearest(masks)[..., :-1], [2, 0, 1])
     if "keypoints" in element:
         points = (element["keypoints"][..., :2] - origin) / extent
         inside = tf.reduce_all((points >= 0.0) & (points <= 1.0), axis=-1)

@@ -187,7 +187,11 @@ def _zoom_element(height=24, width=32, boxes=((0.25, 0.25, 0.5, 0.625), (0.5, 0.
     }
 
 
-@pytest.mark.parametrize("boxes", [((0.25, 0.25, 0.5, 0.625), (0.5, 0.5, 0.75, 0.875)), ()])
+@pytest.mark.parametrize(
+    "boxes",
+    [((0.25, 0.25, 0.5, 0.625), (0.5, 0.5, 0.75, 0.875)), ((0.11, 0.13, 0.93, 0.52),), ()],
+    ids=["on pixel edges", "between pixel edges", "no objects"],
+)
 def test_random_zoom_in_matches_numpy_on_the_window_it_cut(boxes):
     element = _zoom_element(boxes=boxes)
     height, width = element["segmentation"].shape
