@@ -93,7 +93,7 @@ def train_and_evaluate(
         spec, "train", config["batch_size"], image_size, shuffle=True, repeat=True, seed=seed, flip=config["flip"]
     )
     steps_per_epoch = info.splits["train"] // config["batch_size"]
-    budget = TimeBudget(budget_s, clock)
+    budget = TimeBudget(budget_s, clock, warmup_steps=config.get("warmup_steps", 0))
     timer = Clock()
     model.fit(train_ds, epochs=10**6, steps_per_epoch=steps_per_epoch, callbacks=[budget], verbose=verbose)
     train_wall, train_cpu = timer.wall(), timer.cpu()
