@@ -65,8 +65,8 @@ CONFIGS = {
     # Compute-bound at 340 ms per batch of 8, so 15 minutes hold only 7.5 epochs: batches of 4 take
     # twice the steps in the same time (mean IoU 0.752 with seed 0, against 0.684 with batches of 8
     # and no flips). Without warm-up, seed 1 stuck to the background for the whole run (0.226); one
-    # epoch of warm-up freed it (0.731). The "slim" encoder is twice as fast per step but learns
-    # less per epoch (0.678 in 15 epochs).
+    # epoch of warm-up freed it (0.731); seed 2 with warm-up reached 0.604. The "slim" encoder is
+    # twice as fast per step but learns less per epoch (0.678 in 15 epochs).
     "deconvnet": dict(
         kwargs=dict(backbone="small", unpooling="switches"),
         loss="cross_entropy", learning_rate=2e-3, batch_size=4, flip=True, warmup_steps=750, target=0.75,
