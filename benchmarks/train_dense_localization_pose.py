@@ -38,7 +38,6 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kzoo.data  # noqa: E402
-from kzoo.data import pipeline  # noqa: E402
 from kzoo.evaluation import predict_split  # noqa: E402
 from kzoo.export import make_inference_fn  # noqa: E402
 from kzoo.metrics import pck  # noqa: E402
@@ -47,6 +46,7 @@ from kzoo.models.localization.evaluate import evaluate as evaluate_localization 
 from kzoo.models.pose import CascadeConfig, compile_deeppose  # noqa: E402
 from kzoo.models.pose.evaluate import evaluate as evaluate_pose  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
+from kzoo.training.pipeline import fit_dataset  # noqa: E402
 from budget import Clock, TimeBudget, budget_main, save_trained  # noqa: E402
 
 # name -> builder arguments, compile function and its arguments, batch size, smallest random zoom-in window
@@ -66,24 +66,6 @@ CONFIGS = {
         batch_size=64, zoom_in=None, metric="pck@0.2", target=0.7,
     ),
 }
-
-
-def training_dataset(spec, dataset, batch_size, image_size, seed=0, zoom_in=None):
-    """Shuffled, repeated, randomly flipped (and zoomed) training batches through the model's ``targets``.
-
-    Decoded elements are cached in memory (the single-object splits are a
-    few hundred MB at most), so later epochs cost only the augmentation.
-    """
-    info = kzoo.data.info(dataset)
-    flip_indices = info.keypoint_flip_indices or None
-    autotune = tf.data.AUTOTUNE
-    ds = kzoo.data.load(dataset, "train").cache()
-    ds = ds.shuffle(2048, seed=seed, reshuffle_each_iteration=True).repeat()
-    if zoom_in is not None:
-        ds = ds.map(lambda e: pipeline.random_zoom_in(e, zoom_in), num_parallel_calls=autotune)
-    ds = ds.map(lambda e: pipeline.random_flip_left_right(e, flip_indices), num_parallel_calls=autotune)
-    ds = ds.map(lambda e: spec.targets(e, image_size), num_parallel_calls=autotune)
-    return ds.batch(batch_size, drop_remainder=True).prefetch(autotune)
 
 
 def stage_pck(model, elements, alpha=0.2):
@@ -109,7 +91,11 @@ def train_and_evaluate(
     image_size = tuple(info.image_size)
     model = spec.build(num_classes=info.num_classes, input_shape=image_size + (3,), **config["kwargs"])
     config["compile"](model, **config["compile_kwargs"])
-    train_ds = training_dataset(spec, spec.dataset, config["batch_size"], image_size, seed, config["zoom_in"])
+    # The single-object splits are a few hundred MB decoded: cached, later epochs cost only the augmentation.
+    train_ds = fit_dataset(
+        spec, "train", config["batch_size"], image_size, shuffle=True, repeat=True, seed=seed,
+        flip=True, zoom_in=config["zoom_in"], cache=True,
+    )
     steps_per_epoch = info.splits["train"] // config["batch_size"]
     budget = TimeBudget(budget_s, clock)
     timer = Clock()

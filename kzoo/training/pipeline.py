@@ -8,7 +8,7 @@ from kzoo.data.pipeline import random_flip_left_right, random_zoom_in
 
 def fit_dataset(
     spec, split, batch_size, image_size, shuffle=False, repeat=False, dataset=None, seed=0, take=None,
-    flip=False, zoom_in=None,
+    flip=False, zoom_in=None, cache=False,
 ):
     """Dataset ``split`` mapped by the model's ``targets``, batched and prefetched.
 
@@ -27,11 +27,15 @@ def fit_dataset(
         zoom_in: None, or the smallest window side (a fraction of the image's)
             for ``random_zoom_in``: crop a random window that holds every
             object and resize it back (scale augmentation).
+        cache: keep the decoded elements in memory after the first pass
+            (small splits), so later epochs cost only the augmentation.
     """
     dataset = dataset or spec.dataset
     ds = kzoo.data.load(dataset, split=split)
     if take is not None:
         ds = ds.take(take)
+    if cache:
+        ds = ds.cache()
     if shuffle:
         ds = ds.shuffle(2048, seed=seed, reshuffle_each_iteration=True)
     if repeat:

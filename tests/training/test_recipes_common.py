@@ -70,3 +70,14 @@ def test_zoom_in_enlarges_boxes_and_keeps_classes():
     ratio = sides(zoomed["box"]) / sides(plain["box"])
     assert np.all(ratio >= 1 - 1e-5) and np.all(ratio <= 1 / 0.6 * (1 + 1 / size[0]) + 1e-5)
     assert np.any(ratio > 1.05)
+
+
+def test_cached_pipeline_gives_the_same_batches():
+    spec = get_spec("unet")
+    size = tuple(kzoo.data.info("shapes/tiny").image_size)
+    plain = fit_dataset(spec, "train", 8, size, dataset="shapes/tiny", take=16)
+    cached = fit_dataset(spec, "train", 8, size, dataset="shapes/tiny", take=16, cache=True)
+    for _ in range(2):  # the second pass reads the cache
+        for (images, labels), (cached_images, cached_labels) in zip(plain, cached):
+            np.testing.assert_array_equal(images, cached_images)
+            np.testing.assert_array_equal(labels, cached_labels)
