@@ -104,27 +104,30 @@ def max_pool_with_argmax(x, pool_size=2):
     ph, pw = _pair(pool_size, "pool_size")
     n, h, w, c = _dims(x)
     out_h, out_w = h // ph, w // pw
+    # The values and their gradient come from TF's own max pooling, which is
+    # much faster to train through than a select over shifted sub-grids.
+    pooled = tf.nn.max_pool2d(x, (ph, pw), (ph, pw), "VALID")
 
-    # Flat index of each window's top-left element; window offsets are added on top.
+    # The switches carry no gradient. Gather every window's ph * pw elements
+    # on one axis, [windows, ph * pw, C], with rank-4 reshapes and a transpose
+    # (TFLite kernels take at most rank 4 here); the window position of the
+    # maximum is the first one equal to the pooled value, so ties go to the
+    # first maximum in row-major window order, as in TF's kernel.
+    values = tf.stop_gradient(x)[:, : out_h * ph, : out_w * pw, :]
+    windows = tf.reshape(values, [n * out_h, ph, out_w, pw * c])
+    windows = tf.transpose(windows, [0, 2, 1, 3])
+    windows = tf.reshape(windows, [n * out_h * out_w, ph * pw, c])
+    maxima = tf.reshape(tf.stop_gradient(pooled), [n * out_h * out_w, 1, c])
+    window_position = tf.reshape(tf.range(ph * pw), [1, ph * pw, 1])
+    first = tf.reduce_min(tf.where(tf.equal(windows, maxima), window_position, ph * pw), axis=1)
+    dy = first // pw
+    offset = tf.reshape((dy * w + (first - dy * pw)) * c, [n, out_h, out_w, c])
+
+    # Flat index of each window's top-left element; the offset within the window goes on top.
     rows = tf.range(out_h) * ph
     cols = tf.range(out_w) * pw
     base = (rows[:, None, None] * w + cols[None, :, None]) * c + tf.range(c)[None, None, :]
-
-    # Running max over the ph * pw shifted sub-grids: element-wise ops only, and
-    # the strict `>` keeps the first maximum, which is also where the gradient goes.
-    pooled, offset = None, None
-    for dy in range(ph):
-        for dx in range(pw):
-            candidate = x[:, dy : dy + out_h * ph : ph, dx : dx + out_w * pw : pw, :]
-            shift = tf.fill(tf.shape(candidate), (dy * w + dx) * c)
-            if pooled is None:
-                pooled, offset = candidate, shift
-                continue
-            better = candidate > pooled
-            pooled = tf.where(better, candidate, pooled)
-            offset = tf.where(better, shift, offset)
-    argmax = base[None] + offset
-    return pooled, tf.cast(argmax, tf.int32)
+    return pooled, base[None] + offset
 
 
 def max_unpooling(pooled, argmax, size=2, output_size=None):
