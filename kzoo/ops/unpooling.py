@@ -8,8 +8,8 @@ The lecture's three ways of growing a feature map without learned weights:
   its maximum (the "switches" of DeconvNet and SegNet).
 
 Every function takes channels-last ``[N, H, W, C]`` tensors and uses only
-reshape, tile, pad, strided slices and element-wise ops, all of which are
-TFLite builtins (``tf.nn.max_pool_with_argmax`` and scatter-based unpooling
+max pooling, reshape, transpose, tile, pad, slices, reductions and
+element-wise ops, all of which are TFLite builtins (``tf.nn.max_pool_with_argmax`` and scatter-based unpooling
 are not). No intermediate tensor has more than four dimensions, which keeps
 every op inside the ranks TFLite kernels accept.
 """

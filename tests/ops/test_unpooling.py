@@ -190,3 +190,16 @@ def test_works_in_graph_with_unknown_shapes():
 def test_bad_sizes_raise(bad):
     with pytest.raises(ValueError):
         unpooling.bed_of_nails_unpooling(np.zeros((1, 2, 2, 1), np.float32), bad)
+
+
+@pytest.mark.parametrize("shape,pool", [((2, 6, 6, 3), 2), ((1, 7, 9, 2), (2, 3))])
+def test_tflite_switches_keep_the_first_of_tied_maxima(shape, pool):
+    from tests.helpers import run_tflite, to_tflite
+
+    # Zeros and ones: most windows hold tied maxima, as ReLU outputs do.
+    x = np.random.default_rng(12).integers(0, 2, size=shape).astype(np.float32)
+    ph, pw = (pool, pool) if isinstance(pool, int) else pool
+    lite_pooled, lite_argmax = run_tflite(to_tflite(lambda v: unpooling.max_pool_with_argmax(v, pool), x), x)
+    tf_pooled, tf_argmax = tf.nn.max_pool_with_argmax(x, (ph, pw), (ph, pw), "VALID", include_batch_in_index=False)
+    np.testing.assert_array_equal(lite_pooled, tf_pooled.numpy())
+    np.testing.assert_array_equal(lite_argmax, tf_argmax.numpy())
