@@ -25,6 +25,7 @@ other jobs. ``run(...)`` returns the result dicts for
 ``benchmarks/train_dense.py``.
 """
 
+import itertools
 import os
 import sys
 
@@ -82,7 +83,8 @@ def train_and_evaluate(
 ):
     """Train model ``name`` from scratch on its dataset within the budget; returns (model, result dict).
 
-    With ``out_dir`` the trained model is saved as ``out_dir/<name>/best.keras``.
+    With ``out_dir`` the trained model is saved as ``out_dir/<name>/best.keras`` (see ``save_trained``
+    for other seeds than 0).
     """
     config = dict(CONFIGS[name], **(config or {}))
     keras.utils.set_random_seed(seed)
@@ -102,7 +104,7 @@ def train_and_evaluate(
     model.fit(train_ds, epochs=10**6, steps_per_epoch=steps_per_epoch, callbacks=[budget], verbose=verbose)
     train_wall, train_cpu = timer.wall(), timer.cpu()
     if out_dir:
-        save_trained(model, out_dir, name)
+        save_trained(model, out_dir, name, seed)
     inference = tf.function(make_inference_fn(model))
     elements, predictions = predict_split(
         lambda images: inference(tf.constant(images)), spec.dataset, "test", limit=test_limit
@@ -111,6 +113,7 @@ def train_and_evaluate(
     scores = evaluate(elements, predictions, info)
     result = {
         "model": name,
+        "seed": seed,
         "dataset": spec.dataset,
         "metric": config["metric"],
         "value": scores[config["metric"]],
@@ -128,23 +131,25 @@ def train_and_evaluate(
     return model, result
 
 
-def run(models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, verbose=2, out_dir=None):
-    """Train and score each model; returns a list of result dicts (one per model)."""
+def run(models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, verbose=2, out_dir=None, seeds=(0,)):
+    """Train and score each model once per seed; returns a list of result dicts (one per run)."""
     results = []
-    for name in models:
-        _, result = train_and_evaluate(name, budget_s, clock, test_limit=test_limit, verbose=verbose, out_dir=out_dir)
+    for name, seed in itertools.product(models, seeds):
+        _, result = train_and_evaluate(
+            name, budget_s, clock, test_limit=test_limit, verbose=verbose, seed=seed, out_dir=out_dir
+        )
         results.append(result)
         print(format_table([result]), flush=True)
     return results
 
 
 def format_table(results):
-    columns = ("value", "target", "wall s", "cpu s", "steps", "epochs")
-    widths = (6, 6, 7, 7, 6, 6)
+    columns = ("seed", "value", "target", "wall s", "cpu s", "steps", "epochs")
+    widths = (4, 6, 6, 7, 7, 6, 6)
     lines = [f"{'model':18s} {'metric':9s} " + " ".join(f"{c:>{w}s}" for c, w in zip(columns, widths))]
     for r in results:
         lines.append(
-            f"{r['model']:18s} {r['metric']:9s} {r['value']:6.3f} {r['target']:6.2f} "
+            f"{r['model']:18s} {r['metric']:9s} {r['seed']:4d} {r['value']:6.3f} {r['target']:6.2f} "
             f"{r['train_wall_s']:7.0f} {r['train_cpu_s']:7.0f} {r['steps']:6d} {r['epochs']:6.2f}"
         )
         scores = r["scores"]
@@ -164,7 +169,7 @@ def format_table(results):
 
 
 def main(argv=None):
-    return budget_main(__doc__, CONFIGS, run, format_table, argv)
+    return budget_main(__doc__, CONFIGS, run, format_table, argv, summary_key="value")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ shared with other jobs. ``run(...)`` returns the result dicts for
 ``benchmarks/train_dense.py``.
 """
 
+import itertools
 import os
 import sys
 import time
@@ -83,7 +84,8 @@ def train_and_evaluate(
 ):
     """Train model ``name`` from scratch on ``shapes`` within the budget; returns (model, result dict).
 
-    With ``out_dir`` the trained model is saved as ``out_dir/<name>/best.keras``.
+    With ``out_dir`` the trained model is saved as ``out_dir/<name>/best.keras`` (see ``save_trained``
+    for other seeds than 0).
     """
     config = dict(CONFIGS[name], **(config or {}))
     keras.utils.set_random_seed(seed)
@@ -101,10 +103,11 @@ def train_and_evaluate(
     model.fit(train_ds, epochs=10**6, steps_per_epoch=steps_per_epoch, callbacks=[budget], verbose=verbose)
     train_wall, train_cpu = timer.wall(), timer.cpu()
     if out_dir:
-        save_trained(model, out_dir, name)
+        save_trained(model, out_dir, name, seed)
     scores = evaluate_model(model, DATASET, "test", limit=test_limit)
     result = {
         "model": name,
+        "seed": seed,
         "mean_iou": scores["mean_iou"],
         "mean_dice": scores["mean_dice"],
         "pixel_accuracy": scores["pixel_accuracy"],
@@ -148,11 +151,16 @@ def _timed(fn):
     return time.monotonic() - start
 
 
-def run(models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, timing_images=4, verbose=2, out_dir=None):
-    """Train and score each model; returns a list of result dicts (one per model)."""
+def run(
+    models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, timing_images=4, verbose=2, out_dir=None,
+    seeds=(0,),
+):
+    """Train and score each model once per seed; returns a list of result dicts (one per run)."""
     results = []
-    for name in models:
-        model, result = train_and_evaluate(name, budget_s, clock, test_limit=test_limit, verbose=verbose, out_dir=out_dir)
+    for name, seed in itertools.product(models, seeds):
+        model, result = train_and_evaluate(
+            name, budget_s, clock, test_limit=test_limit, verbose=verbose, seed=seed, out_dir=out_dir
+        )
         if name == "sliding_window_segmenter":
             test = kzoo.data.load(DATASET, "test").take(timing_images)
             images = np.stack([element["image"] for element in test.as_numpy_iterator()])
@@ -164,14 +172,14 @@ def run(models=tuple(CONFIGS), budget_s=900, clock="wall", test_limit=None, timi
 
 
 def format_table(results):
-    columns = ("mIoU", "Dice", "pixacc", "target", "wall s", "cpu s", "steps", "epochs")
-    widths = (6, 6, 6, 6, 7, 7, 6, 6)
+    columns = ("seed", "mIoU", "Dice", "pixacc", "target", "wall s", "cpu s", "steps", "epochs")
+    widths = (4, 6, 6, 6, 6, 7, 7, 6, 6)
     header = f"{'model':26s} " + " ".join(f"{c:>{w}s}" for c, w in zip(columns, widths))
     lines = [header]
     for r in results:
         target = "-" if r["target_mean_iou"] is None else f"{r['target_mean_iou']:.2f}"
         lines.append(
-            f"{r['model']:26s} {r['mean_iou']:6.3f} {r['mean_dice']:6.3f} {r['pixel_accuracy']:6.3f} {target:>6s} "
+            f"{r['model']:26s} {r['seed']:4d} {r['mean_iou']:6.3f} {r['mean_dice']:6.3f} {r['pixel_accuracy']:6.3f} {target:>6s} "
             f"{r['train_wall_s']:7.0f} {r['train_cpu_s']:7.0f} {r['steps']:6d} {r['epochs']:6.2f}"
         )
         if "sliding_window" in r:
@@ -186,7 +194,7 @@ def format_table(results):
 
 
 def main(argv=None):
-    return budget_main(__doc__, CONFIGS, run, format_table, argv)
+    return budget_main(__doc__, CONFIGS, run, format_table, argv, summary_key="mean_iou")
 
 
 if __name__ == "__main__":

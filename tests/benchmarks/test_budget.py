@@ -46,3 +46,25 @@ def test_warmup_ramps_the_rate_linearly():
 def test_clock_kind_is_checked():
     with pytest.raises(ValueError, match="wall"):
         Clock("gpu")
+
+
+def test_seed_summary_reports_mean_min_and_max_of_models_run_with_several_seeds():
+    from budget import seed_summary
+
+    results = [
+        {"model": "a", "seed": 0, "mean_iou": 0.5},
+        {"model": "a", "seed": 1, "mean_iou": 0.7},
+        {"model": "a", "seed": 2, "mean_iou": 0.9},
+        {"model": "b", "seed": 0, "mean_iou": 0.1},
+    ]
+    summary = seed_summary(results, "mean_iou")
+    assert summary == "a over 3 seeds: mean_iou mean 0.700, min 0.500, max 0.900 (0: 0.500, 1: 0.700, 2: 0.900)"
+
+
+def test_save_trained_keeps_seed_zero_where_the_export_benchmark_reads(tmp_path):
+    from budget import save_trained
+
+    model = _model()
+    assert save_trained(model, tmp_path, "m") == os.path.join(tmp_path, "m", "best.keras")
+    assert save_trained(model, tmp_path, "m", seed=3) == os.path.join(tmp_path, "m_seed3", "best.keras")
+    assert os.path.exists(os.path.join(tmp_path, "m_seed3", "best.keras"))
