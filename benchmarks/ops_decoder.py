@@ -22,8 +22,6 @@ Run: ``python benchmarks/ops_decoder.py`` (``--repeats N``).
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -33,6 +31,7 @@ import tensorflow as tf  # noqa: E402
 from kzoo.layers import AnchorGenerator, DetectionDecoder  # noqa: E402
 from kzoo.ops import box_coding  # noqa: E402
 from kzoo.ops import boxes as box_ops  # noqa: E402
+from timing import alternating_median_ms  # noqa: E402
 
 NUM_CLASSES = 20
 IMAGE_SIZE = 512
@@ -47,21 +46,6 @@ def make_inputs(batch, seed=0):
     deltas = tf.constant(rng.normal(0.0, 0.2, (batch, num_anchors, 4)), tf.float32)
     logits = tf.constant(rng.normal(-6.0, 1.5, (batch, num_anchors, NUM_CLASSES)), tf.float32)
     return deltas, logits, anchors
-
-
-def _median_ms(fns, args, repeats, warmup=5):
-    """Median wall time of each callable, timed in alternation so that load from
-    other processes falls on all of them alike."""
-    for fn in fns:
-        for _ in range(warmup):
-            tf.nest.map_structure(np.asarray, fn(*args))
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, bucket in zip(fns, times, strict=True):
-            start = time.perf_counter()
-            tf.nest.map_structure(np.asarray, fn(*args))
-            bucket.append((time.perf_counter() - start) * 1000.0)
-    return [statistics.median(t) for t in times]
 
 
 def _agreement(ours, theirs):
@@ -110,7 +94,7 @@ def run(batches=(1, 4), repeats=20):
             ("nms", ours_nms, theirs_nms, (boxes, scores)),
             ("decode+nms", ours_full, theirs_full, (deltas, logits, anchors)),
         ):
-            ours_ms, theirs_ms = _median_ms([ours, theirs], args, repeats)
+            ours_ms, theirs_ms = alternating_median_ms([ours, theirs], args, repeats, warmup=5)
             agreement = _agreement(
                 tf.nest.map_structure(np.asarray, ours(*args)), tf.nest.map_structure(np.asarray, theirs(*args))
             )
@@ -144,7 +128,7 @@ def _tflite_result(decoder, repeats):
     lite = convert_callable(decode, specs, trackable=decoder)
     runner = Interpreter(model_content=lite).get_signature_runner()
     feed = {"box_deltas": deltas.numpy(), "class_logits": logits.numpy(), "anchor_boxes": anchors.numpy()}
-    (lite_ms,) = _median_ms([lambda: runner(**feed)], (), repeats)
+    (lite_ms,) = alternating_median_ms([lambda: runner(**feed)], (), repeats, warmup=5)
     return {
         "path": "tflite decode+nms",
         "batch": 1,

@@ -27,8 +27,6 @@ Run: ``python benchmarks/ops_roi.py`` (``--repeats N``).
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -36,6 +34,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from kzoo.ops import roi_pooling, roi_sampling  # noqa: E402
+from timing import alternating_median_ms  # noqa: E402
 
 NUM_BOXES, OUTPUT, CHANNELS, MAP_SIZE = 512, 7, 256, 64
 
@@ -62,19 +61,6 @@ def crop_and_resize_boxes(boxes, height, width, grid):
     ny1, ny2 = axis(y1, y2, height)
     nx1, nx2 = axis(x1, x2, width)
     return tf.constant(np.stack([ny1, nx1, ny2, nx2], axis=-1).reshape(-1, 4), tf.float32)
-
-
-def _median_ms(fns, args, repeats, warmup=3):
-    for fn in fns:
-        for _ in range(warmup):
-            np.asarray(fn(*args))
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, bucket in zip(fns, times, strict=True):
-            start = time.perf_counter()
-            np.asarray(fn(*args))
-            bucket.append((time.perf_counter() - start) * 1000.0)
-    return [statistics.median(t) for t in times]
 
 
 def _row(path, ours_ms, theirs_ms, diff):
@@ -108,7 +94,7 @@ def run(repeats=15):
 
         ours_fn, theirs_fn = tf.function(ours), tf.function(theirs)
         diff = float(np.max(np.abs(ours_fn(features, boxes).numpy() - theirs_fn(features, boxes).numpy())))
-        results.append(_row(f"s={s}", *_median_ms([ours_fn, theirs_fn], (features, boxes), repeats), diff))
+        results.append(_row(f"s={s}", *alternating_median_ms([ours_fn, theirs_fn], (features, boxes), repeats), diff))
 
     weights = tf.constant(np.random.default_rng(1).normal(size=(NUM_BOXES, OUTPUT, OUTPUT, CHANNELS)), tf.float32)
 
@@ -123,16 +109,16 @@ def run(repeats=15):
 
     ours_grad, theirs_grad = grad_of(ours), grad_of(theirs)
     diff = float(np.max(np.abs(ours_grad(features, boxes).numpy() - theirs_grad(features, boxes).numpy())))
-    results.append(_row("s=2 grad", *_median_ms([ours_grad, theirs_grad], (features, boxes), repeats), diff))
+    results.append(_row("s=2 grad", *alternating_median_ms([ours_grad, theirs_grad], (features, boxes), repeats), diff))
 
     ours_xla = tf.function(ours, jit_compile=True)
     diff = float(np.max(np.abs(ours_xla(features, boxes).numpy() - theirs_fn(features, boxes).numpy())))
-    results.append(_row("s=2 xla", *_median_ms([ours_xla, theirs_fn], (features, boxes), repeats), diff))
+    results.append(_row("s=2 xla", *alternating_median_ms([ours_xla, theirs_fn], (features, boxes), repeats), diff))
 
     results.append(_tflite_row(ours, theirs_fn, features, boxes, repeats))
 
     pool = tf.function(lambda f, b: roi_pooling.roi_pool(f, b, OUTPUT))
-    (pool_ms,) = _median_ms([pool], (features, boxes), repeats)
+    (pool_ms,) = alternating_median_ms([pool], (features, boxes), repeats)
     results.append(_row("roi_pool", pool_ms, float("nan"), float("nan")))
     return results
 
@@ -153,7 +139,7 @@ def _tflite_row(ours, theirs_fn, features, boxes, repeats):
     def lite_fn():
         return next(iter(runner(**feed).values()))
 
-    lite_ms, theirs_ms = _median_ms([lambda f, b: lite_fn(), theirs_fn], (features, boxes), repeats)
+    lite_ms, theirs_ms = alternating_median_ms([lambda f, b: lite_fn(), theirs_fn], (features, boxes), repeats)
     diff = float(np.max(np.abs(lite_fn() - theirs_fn(features, boxes).numpy())))
     return _row("tflite s=2", lite_ms, theirs_ms, diff)
 
