@@ -75,8 +75,9 @@ CONFIGS = {
         kwargs=dict(backbone="small", unpooling="switches"),
         loss="cross_entropy", learning_rate=2e-3, batch_size=4, flip=True, warmup_steps=750, target=0.75,
     ),
-    # The same DeconvNet with bed-of-nails unpooling: what the switches are worth. ("builds" names the
-    # registered model when the benchmark's name is not one.)
+    # The same DeconvNet with bed-of-nails unpooling: what the switches are worth. Seed 0: mean IoU
+    # 0.679 in as many steps (10,900) as the switches' 0.806. ("builds" names the registered model
+    # when the benchmark's name is not one.)
     "deconvnet_bed_of_nails": dict(
         builds="deconvnet", kwargs=dict(backbone="small", unpooling="bed_of_nails"),
         loss="cross_entropy", learning_rate=2e-3, batch_size=4, flip=True, warmup_steps=750, target=None,
