@@ -9,8 +9,8 @@ The lecture's three ways of growing a feature map without learned weights:
 
 Every function takes channels-last ``[N, H, W, C]`` tensors and uses only
 max pooling, reshape, transpose, tile, pad, slices, reductions and
-element-wise ops, all of which are TFLite builtins (``tf.nn.max_pool_with_argmax`` and scatter-based unpooling
-are not). No intermediate tensor has more than four dimensions, which keeps
+element-wise ops, all of which are TFLite builtins
+(``tf.nn.max_pool_with_argmax`` and scatter-based unpooling are not). No intermediate tensor has more than four dimensions, which keeps
 every op inside the ranks TFLite kernels accept.
 """
 
@@ -99,6 +99,8 @@ def max_pool_with_argmax(x, pool_size=2):
         (TF's ``include_batch_in_index=False`` convention). Indices never
         encode the batch position, so they stay valid whatever the batch size
         or order. Ties go to the first maximum in row-major window order.
+        The gradient reaches ``x`` through ``pooled`` as through
+        ``tf.nn.max_pool2d``; ``argmax`` has none.
     """
     x = tf.convert_to_tensor(x)
     ph, pw = _pair(pool_size, "pool_size")
@@ -120,6 +122,8 @@ def max_pool_with_argmax(x, pool_size=2):
     maxima = tf.reshape(tf.stop_gradient(pooled), [n * out_h * out_w, 1, c])
     window_position = tf.reshape(tf.range(ph * pw), [1, ph * pw, 1])
     first = tf.reduce_min(tf.where(tf.equal(windows, maxima), window_position, ph * pw), axis=1)
+    # A NaN equals nothing: its index still stays inside its own window.
+    first = tf.minimum(first, ph * pw - 1)
     dy = first // pw
     offset = tf.reshape((dy * w + (first - dy * pw)) * c, [n, out_h, out_w, c])
 

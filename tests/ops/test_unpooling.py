@@ -203,3 +203,12 @@ def test_tflite_switches_keep_the_first_of_tied_maxima(shape, pool):
     tf_pooled, tf_argmax = tf.nn.max_pool_with_argmax(x, (ph, pw), (ph, pw), "VALID", include_batch_in_index=False)
     np.testing.assert_array_equal(lite_pooled, tf_pooled.numpy())
     np.testing.assert_array_equal(lite_argmax, tf_argmax.numpy())
+
+
+def test_switches_of_a_window_with_nan_stay_inside_that_window():
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    x[0, 0, 0, 0] = np.nan
+    _, argmax = unpooling.max_pool_with_argmax(x, 2)
+    # The top-left window holds flat indices 0, 1, 4 and 5.
+    assert argmax.numpy()[0, 0, 0, 0] in (0, 1, 4, 5)
+    np.testing.assert_array_equal(argmax.numpy()[0, :, :, 0].ravel()[1:], [7, 13, 15])
