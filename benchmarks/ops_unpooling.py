@@ -10,11 +10,11 @@ same inputs, in one run:
 - ``train``: the same with the gradient with respect to the input, as one
   DeconvNet encoder/decoder level trains;
 - ``bed of nails``: ``train`` with plain max pooling and bed-of-nails
-  unpooling on kzoo's side (no switches), for what the switches cost.
+  unpooling (no switches) against kzoo's ``train``: what the switches cost.
 
 The shapes are DeconvNet's (``small`` encoder, batch 4, 128 x 128 input) at
 its first and fourth pooling. Times are medians over repeats, both sides
-timed in alternation; ``same`` says whether the two outputs are equal
+timed in alternation; ``same`` says whether kzoo's and TF's outputs are equal
 (bit for bit for the forward paths, within float rounding for gradients).
 
 Run: ``python benchmarks/ops_unpooling.py`` (``--repeats N``).
@@ -51,7 +51,7 @@ def tf_unpool(values, argmax, output_shape):
 
 
 def _paths(shape):
-    """name -> (kzoo function, TF function), each taking the input map."""
+    """name -> (kzoo function, reference function, the reference's name), each function taking the input map."""
 
     def train_step(pool_unpool):
         def step(x):
@@ -72,10 +72,10 @@ def _paths(shape):
         return unpooling.bed_of_nails_unpooling(tf.nn.max_pool2d(x, 2, 2, "VALID"), 2)
 
     return {
-        "pool": (lambda x: unpooling.max_pool_with_argmax(x, 2), tf_pool),
-        "pool+unpool": (ours_pool_unpool, theirs_pool_unpool),
-        "train": (train_step(ours_pool_unpool), train_step(theirs_pool_unpool)),
-        "bed of nails": (train_step(bed_of_nails), train_step(theirs_pool_unpool)),
+        "pool": (lambda x: unpooling.max_pool_with_argmax(x, 2), tf_pool, "TF"),
+        "pool+unpool": (ours_pool_unpool, theirs_pool_unpool, "TF"),
+        "train": (train_step(ours_pool_unpool), train_step(theirs_pool_unpool), "TF"),
+        "bed of nails": (train_step(bed_of_nails), train_step(ours_pool_unpool), "kzoo train"),
     }
 
 
@@ -91,13 +91,13 @@ def run(repeats=30):
     results = []
     for shape in SHAPES:
         x = tf.constant(np.random.default_rng(0).normal(size=shape).astype(np.float32))
-        for name, (ours, theirs) in _paths(shape).items():
+        for name, (ours, theirs, reference) in _paths(shape).items():
             ours_fn, theirs_fn = tf.function(ours), tf.function(theirs)
             same = "-" if name == "bed of nails" else _same(ours_fn(x), theirs_fn(x), exact=name != "train")
             ours_ms, theirs_ms = alternating_median_ms([ours_fn, theirs_fn], (x,), repeats)
             results.append(
-                {"shape": shape, "path": name, "kzoo_ms": ours_ms, "tf_ms": theirs_ms,
-                 "ratio": ours_ms / theirs_ms, "same": same}
+                {"shape": shape, "path": name, "kzoo_ms": ours_ms, "reference": reference,
+                 "reference_ms": theirs_ms, "ratio": ours_ms / theirs_ms, "same": same}
             )
     return results
 
@@ -106,15 +106,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
-    header = f"{'shape':<18} {'path':<13} {'kzoo ms':>8} {'TF ms':>8} {'ratio':>6} {'same':>5}"
+    header = f"{'shape':<18} {'path':<13} {'kzoo ms':>8} {'reference':>11} {'ms':>6} {'ratio':>6} {'same':>5}"
     print(header)
     print("-" * len(header))
     for r in run(args.repeats):
         shape = "x".join(str(d) for d in r["shape"])
         print(
-            f"{shape:<18} {r['path']:<13} {r['kzoo_ms']:8.2f} {r['tf_ms']:8.2f} {r['ratio']:6.2f} {str(r['same']):>5}"
+            f"{shape:<18} {r['path']:<13} {r['kzoo_ms']:8.2f} {r['reference']:>11} {r['reference_ms']:6.2f} "
+            f"{r['ratio']:6.2f} {str(r['same']):>5}"
         )
-    print("ratio = kzoo time / TF time (TF: tf.nn.max_pool_with_argmax and tf.scatter_nd, neither a TFLite builtin)")
+    print("ratio = kzoo time / reference time; TF = tf.nn.max_pool_with_argmax and tf.scatter_nd (no TFLite builtins)")
 
 
 if __name__ == "__main__":

@@ -65,12 +65,13 @@ CONFIGS = {
         kwargs=dict(backbone="tiny", head_filters=256, dropout=0.1),
         loss="cross_entropy", learning_rate=2e-3, batch_size=8, flip=True, warmup_steps=0, target=0.75,
     ),
-    # Compute-bound: about 11,000 batches of 4 (15 epochs) fit in 15 minutes, since the switches'
-    # pooling trains through TF's own max pooling (a step went from 106 to 81 ms in one process);
-    # the earlier runs fit 5,700. Mean IoU over seeds 0, 1 and 2: 0.806, 0.835, 0.825. With 5,700
-    # steps the same config gave 0.752 (seed 0, no warm-up), 0.731 and 0.604, and seed 1 without
-    # warm-up stuck to the background (0.226). Batches of 8 and no flips gave 0.684; the "slim"
-    # encoder, twice as fast per step, learned less per epoch (0.678 in 15 epochs).
+    # Compute-bound, so what counts is how many steps fit. About 11,000 batches of 4 (15 epochs) fit
+    # in 15 minutes on an idle 2-core machine; mean IoU over seeds 0, 1 and 2: 0.806, 0.835, 0.825.
+    # Earlier runs, slower per step (a busier machine, and pooling switches without TF's max pooling,
+    # 108 against 93 ms per step in one comparison), fit 5,700: 0.752 (seed 0, no warm-up), 0.731
+    # and 0.604, and seed 1 without warm-up stuck to the background (0.226). Batches of 8 and no
+    # flips gave 0.684; the "slim" encoder, twice as fast per step, learned less per epoch (0.678 in
+    # 15 epochs).
     "deconvnet": dict(
         kwargs=dict(backbone="small", unpooling="switches"),
         loss="cross_entropy", learning_rate=2e-3, batch_size=4, flip=True, warmup_steps=750, target=0.75,
