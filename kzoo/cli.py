@@ -59,11 +59,15 @@ def _cmd_evaluate(args):
     import keras
 
     import kzoo  # noqa: F401  (registers kzoo layers for loading)
-    from kzoo.evaluation import evaluate_model, write_report
+    from kzoo.evaluation import evaluate_predictions, predict_model_split, write_report
+    from kzoo.models.registry import spec_of
 
     model = keras.saving.load_model(args.checkpoint, safe_mode=True)
-    results = evaluate_model(model, dataset=args.dataset, split=args.split, limit=args.limit)
-    print(write_report(results, args.out))
+    spec = spec_of(model)
+    dataset = args.dataset or spec.dataset
+    elements, predictions = predict_model_split(model, dataset, args.split, args.limit)
+    results = {**evaluate_predictions(spec.task, elements, predictions, dataset), "split": args.split}
+    print(write_report(results, args.out, examples=(elements, predictions)))
 
 
 def _cmd_export(args):

@@ -2,8 +2,8 @@
 
 ``evaluate_model`` runs the model with decoding over the split and computes
 the task's metrics; ``write_report`` prints them as a table and writes the
-pictures (confusion matrix heat map, PR curves) that a person would rather
-look at than read.
+pictures (confusion matrix heat map, truth against predictions) that a
+person would rather look at than read.
 """
 
 import importlib
@@ -79,19 +79,62 @@ def evaluate_predictions(task, elements, predictions, dataset):
             **results}
 
 
+def predict_model_split(model, dataset=None, split="test", limit=None):
+    """(elements, predictions) of a Keras ``model`` (decoding included) on a dataset split; see ``predict_split``."""
+    inference = tf.function(make_inference_fn(model))
+    dataset = dataset or spec_of(model).dataset
+    return predict_split(lambda images: inference(tf.constant(images)), dataset, split, limit)
+
+
 def evaluate_model(model, dataset=None, split="test", limit=None):
     """The task metrics of a Keras ``model`` (decoding included) on a dataset split."""
     spec = spec_of(model)
     dataset = dataset or spec.dataset
-    inference = tf.function(make_inference_fn(model))
-    elements, predictions = predict_split(lambda images: inference(tf.constant(images)), dataset, split, limit)
+    elements, predictions = predict_model_split(model, dataset, split, limit)
     return {**evaluate_predictions(spec.task, elements, predictions, dataset), "split": split}
 
 
-def write_report(results, out_dir, class_names=None):
+def save_examples(elements, predictions, path, dataset, count=6):
+    """A picture of the first ``count`` elements: the truth in one row, the predictions below it.
+
+    Label maps (semantic segmentation) get three rows, the image, the true
+    labels and the predicted labels, drawn strongly over a faded image so
+    that the classes stand out from the objects' own colours.
+    """
+    from kzoo.viz import save_grid, show_element, show_prediction
+
+    info = kzoo.data.info(dataset)
+    pairs = list(zip(elements, predictions))[:count]
+    if pairs and "segmentation_mask" in pairs[0][1]:
+        rows = [
+            [lambda ax, e=e: show_element(ax, {"image": e["image"]}) for e, _ in pairs],
+            [lambda ax, e=e: _show_labels(ax, e["image"], e["segmentation"]) for e, _ in pairs],
+            [lambda ax, e=e, p=p: _show_labels(ax, e["image"], p["segmentation_mask"]) for e, p in pairs],
+        ]
+    else:
+        rows = [
+            [lambda ax, e=e: show_element(ax, e, info.class_names, info.skeleton) for e, _ in pairs],
+            [lambda ax, e=e, p=p: show_prediction(ax, e["image"], p, info.class_names, info.skeleton)
+             for e, p in pairs],
+        ]
+    return save_grid([fn for row in rows for fn in row], path, columns=max(len(pairs), 1))
+
+
+def _show_labels(ax, image, label_map):
+    from kzoo.viz import draw
+
+    faded = 0.3 * np.asarray(image, np.float32) + 0.7 * 255.0
+    ax.imshow(faded.astype(np.uint8))
+    draw.overlay_segmentation(ax, label_map, alpha=0.9)
+    ax.set_axis_off()
+
+
+def write_report(results, out_dir, class_names=None, examples=None):
     """Write the pictures for ``results`` into ``out_dir``; return the printed table.
 
     Arrays too large for a table (a confusion matrix) become pictures instead.
+    ``examples``, the ``(elements, predictions)`` the results came from, adds
+    ``examples.png`` (see ``save_examples``).
     """
     from kzoo.metrics import plots
     from kzoo.metrics.report import format_table
@@ -105,4 +148,7 @@ def write_report(results, out_dir, class_names=None):
             results["confusion_matrix"], os.path.join(out_dir, "confusion_matrix.png"), class_names
         )
         lines.append(f"wrote {path}")
+    if examples is not None:
+        path = save_examples(*examples, os.path.join(out_dir, "examples.png"), results["dataset"])
+        lines.append(f"wrote {path} (the truth above the predictions)")
     return "\n".join(lines)

@@ -7,7 +7,9 @@ boxes, keypoints as normalized (y, x[, visible]), class ids 0-based.
 import numpy as np
 from matplotlib import colormaps
 
-_PALETTE = colormaps["tab20"].colors
+# Ten distinct hues first (tab20 pairs each hue with its light shade, so neighbouring ids looked
+# alike), then the light shades.
+_PALETTE = colormaps["tab10"].colors + colormaps["tab20"].colors[1::2]
 
 
 def color(index):

@@ -61,3 +61,18 @@ def test_console_script_is_installed():
     result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "kzoo"), "models"],
                             capture_output=True, text=True, check=True)
     assert "classifier" in result.stdout
+
+
+def test_evaluate_writes_the_table_and_pictures_of_truth_against_predictions(tmp_path, capsys):
+    model = kzoo.build("unet", num_classes=5, backbone="tiny", input_shape=(128, 128, 3))
+    checkpoint = str(tmp_path / "unet.keras")
+    model.save(checkpoint)
+    out = tmp_path / "evaluation"
+    main(["evaluate", checkpoint, "--dataset", "shapes/tiny", "--limit", "3", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "mean_iou" in printed and "examples.png" in printed
+    assert sorted(os.listdir(out)) == ["confusion_matrix.png", "examples.png"]
+    picture = tf.io.decode_png(tf.io.read_file(str(out / "examples.png"))).numpy()
+    # Three columns and three rows (image, true labels, predicted labels), and not blank.
+    assert 0.8 < picture.shape[1] / picture.shape[0] < 1.25
+    assert picture.std() > 10
