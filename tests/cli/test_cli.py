@@ -63,16 +63,27 @@ def test_console_script_is_installed():
     assert "classifier" in result.stdout
 
 
-def test_evaluate_writes_the_table_and_pictures_of_truth_against_predictions(tmp_path, capsys):
-    model = kzoo.build("unet", num_classes=5, backbone="tiny", input_shape=(128, 128, 3))
-    checkpoint = str(tmp_path / "unet.keras")
+# name, a metric the table prints, the pictures, rows of examples.png (label maps: image, truth,
+# prediction; otherwise truth, prediction)
+EVALUATED = [
+    ("unet", "mean_iou", ["confusion_matrix.png", "examples.png"], 3),
+    ("ssd", "AP50", ["examples.png"], 2),
+]
+
+
+@pytest.mark.parametrize("name,metric,pictures,rows", EVALUATED)
+def test_evaluate_writes_the_table_and_pictures_of_truth_against_predictions(
+    name, metric, pictures, rows, tmp_path, capsys
+):
+    model = kzoo.build(name, num_classes=5, backbone="tiny", input_shape=(128, 128, 3))
+    checkpoint = str(tmp_path / f"{name}.keras")
     model.save(checkpoint)
     out = tmp_path / "evaluation"
     main(["evaluate", checkpoint, "--dataset", "shapes/tiny", "--limit", "3", "--out", str(out)])
     printed = capsys.readouterr().out
-    assert "mean_iou" in printed and "examples.png" in printed
-    assert sorted(os.listdir(out)) == ["confusion_matrix.png", "examples.png"]
+    assert metric in printed and "examples.png" in printed
+    assert sorted(os.listdir(out)) == pictures
     picture = tf.io.decode_png(tf.io.read_file(str(out / "examples.png"))).numpy()
-    # Three columns and three rows (image, true labels, predicted labels), and not blank.
-    assert 0.8 < picture.shape[1] / picture.shape[0] < 1.25
+    # Three columns of square cells, and not blank.
+    assert picture.shape[1] / picture.shape[0] == pytest.approx(3 / rows, rel=0.15)
     assert picture.std() > 10
