@@ -59,15 +59,11 @@ def _cmd_evaluate(args):
     import keras
 
     import kzoo  # noqa: F401  (registers kzoo layers for loading)
-    from kzoo.evaluation import evaluate_predictions, predict_model_split, write_report
-    from kzoo.models.registry import spec_of
+    from kzoo.evaluation import evaluate_split, write_report
 
     model = keras.saving.load_model(args.checkpoint, safe_mode=True)
-    spec = spec_of(model)
-    dataset = args.dataset or spec.dataset
-    elements, predictions = predict_model_split(model, dataset, args.split, args.limit)
-    results = {**evaluate_predictions(spec.task, elements, predictions, dataset), "split": args.split}
-    print(write_report(results, args.out, examples=(elements, predictions)))
+    results, examples = evaluate_split(model, dataset=args.dataset, split=args.split, limit=args.limit)
+    print(write_report(results, args.out, examples=examples))
 
 
 def _cmd_export(args):

@@ -79,19 +79,24 @@ def evaluate_predictions(task, elements, predictions, dataset):
             **results}
 
 
-def predict_model_split(model, dataset=None, split="test", limit=None):
-    """(elements, predictions) of a Keras ``model`` (decoding included) on a dataset split; see ``predict_split``."""
+def evaluate_split(model, dataset=None, split="test", limit=None):
+    """Run a Keras ``model`` (decoding included) over a dataset split and score it.
+
+    Returns:
+        ``(results, (elements, predictions))``: the task metrics, and what
+        they were computed from (for ``write_report``'s examples).
+    """
+    spec = spec_of(model)
+    dataset = dataset or spec.dataset
     inference = tf.function(make_inference_fn(model))
-    dataset = dataset or spec_of(model).dataset
-    return predict_split(lambda images: inference(tf.constant(images)), dataset, split, limit)
+    elements, predictions = predict_split(lambda images: inference(tf.constant(images)), dataset, split, limit)
+    results = {**evaluate_predictions(spec.task, elements, predictions, dataset), "split": split}
+    return results, (elements, predictions)
 
 
 def evaluate_model(model, dataset=None, split="test", limit=None):
     """The task metrics of a Keras ``model`` (decoding included) on a dataset split."""
-    spec = spec_of(model)
-    dataset = dataset or spec.dataset
-    elements, predictions = predict_model_split(model, dataset, split, limit)
-    return {**evaluate_predictions(spec.task, elements, predictions, dataset), "split": split}
+    return evaluate_split(model, dataset, split, limit)[0]
 
 
 def save_examples(elements, predictions, path, dataset, count=6):
@@ -103,7 +108,6 @@ def save_examples(elements, predictions, path, dataset, count=6):
     """
     from kzoo.viz import save_grid, show_element, show_prediction
 
-    info = kzoo.data.info(dataset)
     pairs = list(zip(elements, predictions))[:count]
     if pairs and "segmentation_mask" in pairs[0][1]:
         rows = [
@@ -112,6 +116,7 @@ def save_examples(elements, predictions, path, dataset, count=6):
             [lambda ax, e=e, p=p: _show_labels(ax, e["image"], p["segmentation_mask"]) for e, p in pairs],
         ]
     else:
+        info = kzoo.data.info(dataset)
         rows = [
             [lambda ax, e=e: show_element(ax, e, info.class_names, info.skeleton) for e, _ in pairs],
             [lambda ax, e=e, p=p: show_prediction(ax, e["image"], p, info.class_names, info.skeleton)
