@@ -10,7 +10,6 @@
 import kzoo.layers  # noqa: F401
 import kzoo.losses  # noqa: F401
 import kzoo.metrics  # noqa: F401
-import kzoo.training.replica_usage  # noqa: F401
 from kzoo.models import build, list_models
 
 __version__ = "0.1.0"

@@ -5,7 +5,8 @@ Plain NumPy functions work on arrays, lists of dataset elements and
 prediction dicts (DESIGN.md); the ``Multiclass*``, ``SegmentationIoU``,
 ``DiceCoefficient``, ``LocalizationAccuracy`` and
 ``PercentageOfCorrectKeypoints`` classes are streaming Keras metrics;
-``EvaluationCallback`` evaluates during ``model.fit``.
+``ReplicaUsage`` counts the examples each replica of a distribution
+strategy computed; ``EvaluationCallback`` evaluates during ``model.fit``.
 """
 
 from kzoo.metrics.callbacks import EvaluationCallback
@@ -24,6 +25,7 @@ from kzoo.metrics.localization import LocalizationAccuracy, box_iou, elementwise
 from kzoo.metrics.masks import mask_iou, paste_masks
 from kzoo.metrics.plots import plot_confusion_matrix, plot_pr_curves
 from kzoo.metrics.pose import PercentageOfCorrectKeypoints, oks, pck, pckh
+from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.metrics.report import detection_report, format_table
 from kzoo.metrics.segmentation import (
     DiceCoefficient,
@@ -43,6 +45,7 @@ __all__ = [
     "MulticlassPrecision",
     "MulticlassRecall",
     "PercentageOfCorrectKeypoints",
+    "ReplicaUsage",
     "SegmentationIoU",
     "binary_iou",
     "box_iou",

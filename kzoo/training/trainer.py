@@ -7,7 +7,6 @@ import kzoo.data
 from kzoo.models.registry import get_spec
 from kzoo.training.callbacks import NaNGuard, standard_callbacks
 from kzoo.training.pipeline import fit_dataset
-from kzoo.training.replica_usage import ReplicaUsage
 from kzoo.training.strategy import make_strategy
 
 
@@ -96,4 +95,4 @@ def _jsonable(value):
         return [float(v) for v in value]
 
 
-__all__ = ["train", "ReplicaUsage"]
+__all__ = ["train"]

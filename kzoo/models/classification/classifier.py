@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import layers
 
 from kzoo.backbones import build_backbone
+from kzoo.metrics.replica_usage import ReplicaUsage
 
 
 def build_classifier(num_classes, backbone="tiny", input_shape=(64, 64, 3), weights=None, dropout=0.2, hidden_units=0):
@@ -45,8 +46,6 @@ def compile_classifier(model, strategy=None, learning_rate=2e-3):
     With a ``strategy``, a ``ReplicaUsage`` metric also reports the examples
     each replica computed.
     """
-    from kzoo.training.replica_usage import ReplicaUsage
-
     metrics = ["accuracy"]
     if strategy is not None:
         metrics.append(ReplicaUsage(strategy.num_replicas_in_sync))

@@ -8,6 +8,7 @@ from keras import layers
 from kzoo.backbones import build_backbone
 from kzoo.layers import DetectionDecoder, FeaturePyramid
 from kzoo.losses import FocalLoss, SmoothL1Loss
+from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
 from kzoo.ops import anchors as anchor_ops
 
@@ -146,8 +147,6 @@ def compile_retinanet(model, strategy=None, learning_rate=1e-3, smooth_l1_beta=0
     batch, as in the paper. Gradients are clipped by their global norm:
     training from scratch, the first steps can be large.
     """
-    from kzoo.training.replica_usage import ReplicaUsage
-
     metrics = {"class_logits": [ReplicaUsage(strategy.num_replicas_in_sync)]} if strategy is not None else None
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=10.0),

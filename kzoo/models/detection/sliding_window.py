@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import layers
 
 from kzoo.layers import DetectionDecoder, ImagePreprocessing
+from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
 from kzoo.models.detection.image_pyramid import ImagePyramid
 from kzoo.models.detection.multibox_loss import HardNegativeSoftmaxLoss
@@ -126,8 +127,6 @@ def build_sliding_window_detector(
 
 def compile_sliding_window_detector(model, strategy=None, learning_rate=1e-3, negative_ratio=3.0):
     """Softmax cross-entropy over object windows and the hardest background windows (3:1), Adam."""
-    from kzoo.training.replica_usage import ReplicaUsage
-
     metrics = [ReplicaUsage(strategy.num_replicas_in_sync)] if strategy is not None else None
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),

@@ -8,6 +8,7 @@ from keras import layers
 from kzoo.backbones import build_backbone
 from kzoo.layers import DetectionDecoder
 from kzoo.losses import SmoothL1Loss
+from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
 from kzoo.models.detection.multibox_loss import HardNegativeSoftmaxLoss
 from kzoo.ops import anchors as anchor_ops
@@ -111,8 +112,6 @@ def compile_ssd(model, strategy=None, learning_rate=1e-3, negative_ratio=3.0):
     negatives (at most ``negative_ratio`` per positive, per image);
     ``L_loc``: smooth-L1 (beta 1) of the positives' deltas; N the positives.
     """
-    from kzoo.training.replica_usage import ReplicaUsage
-
     metrics = {"class_logits": [ReplicaUsage(strategy.num_replicas_in_sync)]} if strategy is not None else None
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=10.0),

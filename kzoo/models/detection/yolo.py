@@ -6,6 +6,7 @@ from keras import layers
 
 from kzoo.backbones import build_backbone
 from kzoo.layers import DetectionDecoder
+from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
 from kzoo.models.detection.yolo_loss import YoloLoss, split_yolo_output
 from kzoo.ops import boxes as box_ops
@@ -87,8 +88,6 @@ def yolo_config(model):
 
 def compile_yolo(model, strategy=None, learning_rate=1e-3, coord_weight=5.0, noobj_weight=0.5):
     """YOLO's sum-squared loss with the paper's weights (lambda_coord 5, lambda_noobj 0.5), Adam."""
-    from kzoo.training.replica_usage import ReplicaUsage
-
     _, boxes, _ = yolo_config(model)
     metrics = [ReplicaUsage(strategy.num_replicas_in_sync)] if strategy is not None else None
     model.compile(

@@ -21,6 +21,7 @@ import tensorflow as tf
 from keras import layers
 
 from kzoo.losses import GIoULoss, SmoothL1Loss
+from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.fixed_input_backbone import build_fixed_input_backbone
 from kzoo.ops import boxes as box_ops
 
@@ -114,8 +115,6 @@ def compile_classify_localize(
     shrinks every weight by ``learning_rate * weight_decay`` of itself.
     Metrics: class accuracy, and mean IoU of the regressed box.
     """
-    from kzoo.training.replica_usage import ReplicaUsage
-
     box_metrics = [BoxIoU()]
     if strategy is not None:
         box_metrics.append(ReplicaUsage(strategy.num_replicas_in_sync))

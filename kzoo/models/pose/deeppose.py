@@ -17,6 +17,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.fixed_input_backbone import build_fixed_input_backbone
 from kzoo.models.pose.cascade_loss import CascadeKeypointLoss, FinalStagePCK
 from kzoo.models.pose.deeppose_refinement import DeepPoseRefinement
@@ -117,8 +118,6 @@ def compile_deeppose(model, strategy=None, learning_rate=1e-3, norm="l2"):
     With a ``strategy``, a ``ReplicaUsage`` metric also reports the examples
     each replica computed.
     """
-    from kzoo.training.replica_usage import ReplicaUsage
-
     metrics = [FinalStagePCK(alpha=0.2)]
     if strategy is not None:
         metrics.append(ReplicaUsage(strategy.num_replicas_in_sync))

@@ -10,6 +10,7 @@ import keras
 import tensorflow as tf
 
 from kzoo.losses.dice import CrossEntropyDiceLoss, DiceLoss
+from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.metrics.segmentation import SegmentationIoU
 
 LOSSES = ("cross_entropy", "dice", "cross_entropy_dice")
@@ -53,8 +54,6 @@ def compile_segmentation(model, strategy=None, loss="cross_entropy", learning_ra
         learning_rate: Adam's learning rate (a float or a schedule).
         optimizer: an optimizer to use instead of Adam.
     """
-    from kzoo.training.replica_usage import ReplicaUsage
-
     num_channels = model.output_shape[-1]
     metrics = [
         keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
