@@ -196,7 +196,7 @@ def prediction_arrays(prediction, height, width, iou_type="bbox"):
     }
     out["area"] = out["bbox"][:, 2] * out["bbox"][:, 3]
     if iou_type == "segm":
-        from kzoo.metrics.masks import paste_masks
+        from kzoo.ops.masks import paste_masks
 
         masks = paste_masks(get("detection_masks")[:count], get("detection_boxes")[:count], height, width)
         out["segmentation"] = _encode(masks)

@@ -41,7 +41,7 @@ def show_prediction(ax, image, prediction, class_names=None, skeleton=(), score_
         classes = np.asarray(prediction["detection_classes"][:count]).astype(int)[keep]
         scores = np.asarray(prediction["detection_scores"][:count])[keep]
         if "detection_masks" in prediction:
-            from kzoo.metrics.masks import paste_masks
+            from kzoo.ops.masks import paste_masks
 
             masks = paste_masks(np.asarray(prediction["detection_masks"][:count])[keep], boxes, height, width)
             draw.overlay_masks(ax, masks, classes)
