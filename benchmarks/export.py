@@ -94,7 +94,7 @@ def bench_model(name, runs, epochs, repeats, limit, workdir):
                "mb": _size_mb(path)}
         if quantize in (None, "int8"):
             elements, predictions = predict_split(lite.predict, spec.dataset, "test", limit)
-            row["metric"] = _headline(evaluate_predictions(spec.task, elements, predictions, spec.dataset), spec.task)
+            row["metric"] = _headline(evaluate_predictions(spec, elements, predictions), spec.task)
         rows.append(row)
     return {"model": name, "origin": origin, "metric_name": HEADLINE.get(spec.task), "rows": rows}
 

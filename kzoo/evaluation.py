@@ -1,12 +1,12 @@
 """Evaluate a trained model on a built-in dataset split, the way its task is judged.
 
 ``evaluate_model`` runs the model with decoding over the split and computes
-the task's metrics; ``write_report`` prints them as a table and writes the
-pictures (confusion matrix heat map, truth against predictions) that a
-person would rather look at than read.
+the metrics its registry entry names (``ModelSpec.evaluate``);
+``write_report`` prints them as a table and writes the pictures (confusion
+matrix heat map, truth against predictions) that a person would rather look
+at than read.
 """
 
-import importlib
 import os
 
 import keras
@@ -15,7 +15,7 @@ import tensorflow as tf
 
 import kzoo.data
 from kzoo.export.inference import make_inference_fn
-from kzoo.models.registry import spec_of
+from kzoo.models.registry import get_spec, spec_of
 
 
 def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=32):
@@ -45,37 +45,25 @@ def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=3
     return elements, predictions
 
 
-def evaluate_classification(elements, predictions, info):
-    from kzoo.metrics.classification import classification_report
+def evaluate_predictions(spec, elements, predictions, dataset=None):
+    """The metrics of a registered model's predictions on elements of ``dataset``.
 
-    y_true = np.array([int(e["classes"][0]) for e in elements])
-    y_pred = np.array([int(p["classes"]) for p in predictions])
-    return classification_report(y_true, y_pred, num_classes=info.num_classes)
+    Args:
+        spec: the model's ``ModelSpec`` or registered name; its ``evaluate``
+            computes the metrics.
+        elements, predictions: what ``predict_split`` returns.
+        dataset: the dataset the elements came from (default: the spec's).
 
-
-def _family_evaluator(family):
-    def evaluate(elements, predictions, info):
-        module = importlib.import_module(f"kzoo.models.{family}.evaluate")
-        return module.evaluate(elements, predictions, info)
-
-    return evaluate
-
-
-# task -> evaluate(elements, predictions, dataset info) -> dict of metrics
-EVALUATORS = {
-    "classification": evaluate_classification,
-    "classification_localization": _family_evaluator("localization"),
-    "pose": _family_evaluator("pose"),
-    "segmentation": _family_evaluator("segmentation"),
-    "detection": _family_evaluator("detection"),
-}
-
-
-def evaluate_predictions(task, elements, predictions, dataset):
-    """The metrics of ``task`` for predictions on elements of ``dataset``."""
+    Returns:
+        ``spec.evaluate``'s metrics, with the ``task``, ``dataset``, number
+        of ``examples`` and the dataset's ``class_names``.
+    """
+    if isinstance(spec, str):
+        spec = get_spec(spec)
+    dataset = dataset or spec.dataset
     info = kzoo.data.info(dataset)
-    results = EVALUATORS[task](elements, predictions, info)
-    return {"task": task, "dataset": dataset, "examples": len(elements), "class_names": list(info.class_names),
+    results = spec.evaluate(elements, predictions, info)
+    return {"task": spec.task, "dataset": dataset, "examples": len(elements), "class_names": list(info.class_names),
             **results}
 
 
@@ -90,7 +78,7 @@ def evaluate_split(model, dataset=None, split="test", limit=None):
     dataset = dataset or spec.dataset
     inference = tf.function(make_inference_fn(model))
     elements, predictions = predict_split(lambda images: inference(tf.constant(images)), dataset, split, limit)
-    results = {**evaluate_predictions(spec.task, elements, predictions, dataset), "split": split}
+    results = {**evaluate_predictions(spec, elements, predictions, dataset), "split": split}
     return results, (elements, predictions)
 
 

@@ -8,11 +8,16 @@ from kzoo.models import localization
 from kzoo.models import pose
 from kzoo.models import detection
 from kzoo.models import segmentation
+from kzoo.models.classification.evaluate import evaluate as evaluate_classification
+from kzoo.models.detection.evaluate import evaluate as evaluate_detection
+from kzoo.models.localization.evaluate import evaluate as evaluate_localization
+from kzoo.models.pose.evaluate import evaluate as evaluate_pose
+from kzoo.models.segmentation.evaluate import evaluate as evaluate_segmentation
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """How to build, feed and decode one registered model.
+    """How to build, feed, decode and judge one registered model.
 
     Attributes:
         build: builder returning a functional ``keras.Model`` of raw head outputs.
@@ -22,6 +27,10 @@ class ModelSpec:
             optimizer and metrics.
         targets: ``targets(element, image_size)`` -> ``(inputs, targets)`` for
             ``model.fit``, images resized to the model's (height, width).
+        evaluate: ``evaluate(elements, predictions, info)`` -> dict of metrics:
+            how the model is judged on a split (``elements`` the dataset
+            elements, ``predictions`` one decoded prediction dict each,
+            ``info`` the dataset's ``kzoo.data.DatasetInfo``).
         task: the task family ("classification", "segmentation", ...).
         dataset: the built-in dataset it trains on by default.
     """
@@ -30,6 +39,7 @@ class ModelSpec:
     decode: Callable
     compile: Callable
     targets: Callable
+    evaluate: Callable
     task: str
     dataset: str
 
@@ -40,6 +50,7 @@ MODELS = {
         decode=classification.decode_classifier,
         compile=classification.compile_classifier,
         targets=classification.classifier_targets,
+        evaluate=evaluate_classification,
         task="classification",
         dataset="fashion_scenes/single",
     ),
@@ -48,6 +59,7 @@ MODELS = {
         decode=localization.decode_classify_localize,
         compile=localization.compile_classify_localize,
         targets=localization.classify_localize_targets,
+        evaluate=evaluate_localization,
         task="classification_localization",
         dataset="fashion_scenes/single",
     ),
@@ -56,6 +68,7 @@ MODELS = {
         decode=pose.decode_deeppose,
         compile=pose.compile_deeppose,
         targets=pose.deeppose_targets,
+        evaluate=evaluate_pose,
         task="pose",
         dataset="stick_figures/single",
     ),
@@ -66,6 +79,7 @@ MODELS = {
             decode=segmentation.decode_segmentation,
             compile=segmentation.compile_segmentation,
             targets=segmentation.segmentation_targets,
+            evaluate=evaluate_segmentation,
             task="segmentation",
             dataset="shapes",
         )
@@ -84,6 +98,7 @@ MODELS = {
         decode=detection.decode_retinanet,
         compile=detection.compile_retinanet,
         targets=detection.retinanet_targets,
+        evaluate=evaluate_detection,
         task="detection",
         dataset="shapes",
     ),
@@ -92,6 +107,7 @@ MODELS = {
         decode=detection.decode_sliding_window_detector,
         compile=detection.compile_sliding_window_detector,
         targets=detection.sliding_window_targets,
+        evaluate=evaluate_detection,
         task="detection",
         dataset="shapes",
     ),
@@ -100,6 +116,7 @@ MODELS = {
         decode=detection.decode_ssd,
         compile=detection.compile_ssd,
         targets=detection.ssd_targets,
+        evaluate=evaluate_detection,
         task="detection",
         dataset="shapes",
     ),
@@ -108,6 +125,7 @@ MODELS = {
         decode=detection.decode_yolo,
         compile=detection.compile_yolo,
         targets=detection.yolo_targets,
+        evaluate=evaluate_detection,
         task="detection",
         dataset="shapes",
     ),
