@@ -11,8 +11,9 @@ covered by calling one function:
   round-trip giving the same outputs.
 - ``to_tflite`` / ``run_tflite``: convert with TFLITE_BUILTINS only (a Flex op
   fails the conversion) and run with the LiteRT interpreter.
-- ``small_model_and_batch``: a registered model on the ``tiny`` backbone with a
-  few elements of its dataset's tiny variant, as (inputs, targets) and images.
+- ``small_model_and_batch``: a registered model on the ``tiny`` backbone (in
+  its registry's small configuration) with a few elements of its dataset's
+  tiny variant, as (inputs, targets) and images.
 """
 
 import importlib.util
@@ -155,30 +156,46 @@ def check_layer(
     return eager_list
 
 
-def check_model(model, inputs, targets, compile_fn, atol=1e-5, fit_batch_size=None):
+def check_model(model, inputs, targets, compile_fn, atol=1e-5, fit_batch_size=None, training_model=None, images=None):
     """Run the standard model checks; returns the reloaded model.
 
-    ``compile_fn(model)`` compiles it (e.g. the registry's ``spec.compile``).
-    Predicts, runs one ``fit`` step (finite loss), saves as ``.keras`` and
-    reloads with ``safe_mode=True``, and asserts the reloaded model predicts
-    the same outputs.
+    ``compile_fn(model)`` compiles the model ``fit`` trains (e.g. the
+    registry's ``spec.compile``). Predicts, runs one ``fit`` step (finite
+    loss), saves as ``.keras`` and reloads with ``safe_mode=True``, and
+    asserts the reloaded model predicts the same outputs.
+
+    For a model with a training graph (``training_model``, built from the
+    model's own layers), ``fit`` trains that graph on ``inputs`` and
+    ``targets``, the model predicts ``images``, and the step must change
+    the model's predictions: the two graphs share their weights.
     """
-    before = _as_list(model.predict(inputs, verbose=0))
-    compile_fn(model)
-    history = model.fit(inputs, targets, epochs=1, batch_size=fit_batch_size or len(_as_list(inputs)[0]), verbose=0)
+    fit_model = model if training_model is None else training_model
+    predict_inputs = inputs if training_model is None else images
+    before = _as_list(model.predict(predict_inputs, verbose=0))
+    compile_fn(fit_model)
+    batch = fit_batch_size or len(_as_list(inputs)[0])
+    history = fit_model.fit(inputs, targets, epochs=1, batch_size=batch, verbose=0)
     assert np.isfinite(history.history["loss"][0]), history.history
-    after = _as_list(model.predict(inputs, verbose=0))
+    after = _as_list(model.predict(predict_inputs, verbose=0))
     for a in after:
         assert np.all(np.isfinite(a)), "predictions went non-finite after one step"
     assert len(before) == len(after)
+    if training_model is not None:
+        changed = [not np.array_equal(a, b) for a, b in zip(before, after) if "float" in str(a.dtype)]
+        assert any(changed), "a fit step of the training graph did not change the model's predictions"
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")
         model.save(path)
         reloaded = keras.saving.load_model(path, safe_mode=True)
-    again = _as_list(reloaded.predict(inputs, verbose=0))
+    again = _as_list(reloaded.predict(predict_inputs, verbose=0))
     for a, b in zip(after, again):
         np.testing.assert_allclose(a, b, atol=atol)
     return reloaded
+
+
+def _stack(items):
+    """Stack a list of equally nested structures of arrays along a new first axis."""
+    return tf.nest.map_structure(lambda *values: np.stack([np.asarray(v) for v in values]), *items)
 
 
 def tiny_variant(dataset):
@@ -197,11 +214,13 @@ def small_model_and_batch(name, count=4):
     dataset = tiny_variant(spec.dataset)
     info = kzoo.data.info(dataset)
     image_size = tuple(info.image_size)
-    model = kzoo.build(name, num_classes=info.num_classes, backbone="tiny", input_shape=image_size + (3,))
+    model = kzoo.build(
+        name, num_classes=info.num_classes, backbone="tiny", input_shape=image_size + (3,), **spec.small_config
+    )
     elements = list(kzoo.data.load(dataset, "train").take(count).as_numpy_iterator())
     pairs = [spec.targets(element, image_size) for element in elements]
-    inputs = np.stack([np.asarray(x) for x, _ in pairs])
-    targets = tf.nest.map_structure(lambda *ys: np.stack([np.asarray(y) for y in ys]), *[y for _, y in pairs])
+    inputs = _stack([x for x, _ in pairs])
+    targets = _stack([y for _, y in pairs])
     images = np.stack([element["image"] for element in elements])
     return spec, model, inputs, targets, images
 

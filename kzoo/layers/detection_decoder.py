@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from kzoo.ops import box_coding
+from kzoo.ops import boxes as box_ops
 from kzoo.ops import nms as nms_ops
 
 _ACTIVATIONS = (None, "sigmoid", "softmax")
@@ -49,15 +50,19 @@ class DetectionDecoder(keras.layers.Layer):
         has_background: the class input has ``C + 1`` columns with background
             first (SSD, Faster R-CNN); the column is dropped after the activation.
         box_weights: ``(wy, wx, wh, ww)`` of the box coding.
+        skip_empty_anchors: anchors of zero area never give a detection
+            (two-stage detectors decode against proposals padded with zero
+            boxes).
         **kwargs: base ``Layer`` arguments.
 
     Call arguments:
         inputs: ``[box_deltas, class_outputs, anchors]``: box_deltas float32
-            [N, A, 4], class_outputs float32 [N, A, C] (or C + 1), anchors
+            [N, A, 4], or [N, A, C, 4] with a set of deltas per class (Fast
+            R-CNN; each candidate uses its class's deltas), class_outputs float32 [N, A, C] (or C + 1), anchors
             float32 [N, A, 4] (``AnchorGenerator``'s output) or [A, 4].
 
     Returns:
-        dict, as DESIGN.md names detection predictions:
+        dict, as docs/design.md ("Predictions") names detection predictions:
         ``detection_boxes`` float32 [N, K, 4] normalized ``[ymin, xmin, ymax, xmax]``,
         ``detection_scores`` float32 [N, K], ``detection_classes`` int32 [N, K]
         (0-based class ids; int32 like the dataset's ``classes``, not the TF
@@ -88,6 +93,7 @@ class DetectionDecoder(keras.layers.Layer):
         activation="sigmoid",
         has_background=False,
         box_weights=box_coding.DEFAULT_WEIGHTS,
+        skip_empty_anchors=False,
         **kwargs,
     ):
         # float16 would blur scores and box coordinates that NMS compares exactly.
@@ -106,6 +112,7 @@ class DetectionDecoder(keras.layers.Layer):
         self.activation = activation
         self.has_background = bool(has_background)
         self.box_weights = tuple(float(w) for w in box_weights)
+        self.skip_empty_anchors = bool(skip_empty_anchors)
 
     def nms(self, boxes, scores):
         """NMS on decoded boxes [N, A, 4] and scores [N, A, C]; returns the detection dict."""
@@ -132,11 +139,21 @@ class DetectionDecoder(keras.layers.Layer):
         expected = self.num_classes + int(self.has_background)
         if class_outputs.shape[-1] is not None and class_outputs.shape[-1] != expected:
             raise ValueError(f"class outputs need {expected} columns, got shape {class_outputs.shape}")
+        scores = self._scores(class_outputs)
+        if self.skip_empty_anchors:
+            empty = box_ops.area(anchors) <= 0.0
+            if anchors.shape.rank == 2:
+                empty = empty[None]
+            # Below any threshold: -1 for probabilities, a hopeless logit for sigmoid outputs.
+            floor = -1e9 if self.activation == "sigmoid" else -1.0
+            scores = tf.where(empty[..., None], floor, scores)
         # Candidates are chosen before decoding, so only pre_nms_top_k boxes per image are decoded.
-        anchor_index, scores, classes = nms_ops.select_top_candidates(
-            self._scores(class_outputs), self.pre_nms_top_k, self.class_agnostic
-        )
+        anchor_index, scores, classes = nms_ops.select_top_candidates(scores, self.pre_nms_top_k, self.class_agnostic)
         deltas = tf.gather(box_deltas, anchor_index, batch_dims=1)
+        if deltas.shape.rank == 4:
+            # Class-specific deltas: each candidate takes its own class's (one shared set is class 0).
+            own = classes if deltas.shape[2] > 1 else tf.zeros_like(classes)
+            deltas = tf.gather(deltas, own, batch_dims=2)
         batch_dims = 1 if anchors.shape.rank == 3 else 0
         anchors = tf.gather(anchors, anchor_index, batch_dims=batch_dims)
         boxes = tf.clip_by_value(box_coding.decode_boxes(deltas, anchors, self.box_weights), 0.0, 1.0)
@@ -179,6 +196,7 @@ class DetectionDecoder(keras.layers.Layer):
                 "activation": self.activation,
                 "has_background": self.has_background,
                 "box_weights": list(self.box_weights),
+                "skip_empty_anchors": self.skip_empty_anchors,
             }
         )
         return config

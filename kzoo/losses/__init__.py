@@ -32,3 +32,4 @@ from kzoo.losses.keypoint import keypoint_heatmap_targets
 from kzoo.losses.mask import MaskLoss
 from kzoo.losses.mask import mask_loss
 from kzoo.losses.mask import per_class_mask_targets
+from kzoo.losses.model_output_loss import ModelOutputLoss

@@ -65,11 +65,13 @@ def _fast_rcnn_terms(labels, class_logits, box_targets, box_deltas, beta):
 
 
 def _reduce_terms(classification, box, sampled, box_weight, reduction):
-    red.check_reduction(reduction, ("mean", "sum"))
-    classification = tf.reduce_sum(classification)
-    box = tf.reduce_sum(box)
-    if reduction == "mean":
-        count = tf.reduce_sum(sampled)
+    red.check_reduction(reduction, ("mean", "sum", "per_example"))
+    # "per_example" keeps the first (batch) axis: each image's sums over its own sampled count.
+    axis = None if reduction != "per_example" else list(range(1, classification.shape.rank))
+    classification = tf.reduce_sum(classification, axis=axis)
+    box = tf.reduce_sum(box, axis=axis)
+    if reduction != "sum":
+        count = tf.reduce_sum(sampled, axis=axis)
         classification = tf.math.divide_no_nan(classification, count)
         box = tf.math.divide_no_nan(box, count)
     return {"classification": classification, "box_regression": box, "total": classification + box_weight * box}
@@ -88,11 +90,13 @@ def rpn_loss(
         box_deltas: [..., A, 4] predicted deltas.
         box_weight: weight of the box term in ``"total"`` (lambda).
         smooth_l1_beta: smooth-L1 transition point (1/9 as in Faster R-CNN).
-        reduction: ``"mean"`` (divided by the number of sampled anchors) or
-            ``"sum"``.
+        reduction: ``"mean"`` (divided by the number of sampled anchors),
+            ``"sum"``, or ``"per_example"`` (each image of a batch [N, A]
+            divided by its own sampled count: [N] values).
 
     Returns:
-        Dict of scalars ``classification``, ``box_regression``, ``total``.
+        Dict of ``classification``, ``box_regression``, ``total``: scalars,
+        or [N] with ``"per_example"``.
     """
     terms = _rpn_terms(labels, objectness_logits, box_targets, box_deltas, smooth_l1_beta)
     return _reduce_terms(*terms, box_weight, reduction)
@@ -111,10 +115,13 @@ def fast_rcnn_loss(
             class-specific deltas (the gt class's deltas are used).
         box_weight: weight of the box term in ``"total"`` (lambda).
         smooth_l1_beta: smooth-L1 transition point (1 as in Fast R-CNN).
-        reduction: ``"mean"`` (divided by the number of sampled RoIs) or ``"sum"``.
+        reduction: ``"mean"`` (divided by the number of sampled RoIs), ``"sum"``,
+            or ``"per_example"`` (each image of a batch [N, R] divided by its
+            own sampled count: [N] values).
 
     Returns:
-        Dict of scalars ``classification``, ``box_regression``, ``total``.
+        Dict of ``classification``, ``box_regression``, ``total``: scalars,
+        or [N] with ``"per_example"``.
     """
     terms = _fast_rcnn_terms(labels, class_logits, box_targets, box_deltas, smooth_l1_beta)
     return _reduce_terms(*terms, box_weight, reduction)

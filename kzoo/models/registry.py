@@ -8,6 +8,7 @@ from kzoo.models import localization
 from kzoo.models import pose
 from kzoo.models import detection
 from kzoo.models import segmentation
+from kzoo.models import two_stage
 from kzoo.models.classification.evaluate import evaluate as evaluate_classification
 from kzoo.models.detection.evaluate import evaluate as evaluate_detection
 from kzoo.models.localization.evaluate import evaluate as evaluate_localization
@@ -20,11 +21,14 @@ class ModelSpec:
     """How to build, feed, decode and judge one registered model.
 
     Attributes:
-        build: builder returning a functional ``keras.Model`` of raw head outputs.
-        decode: ``decode(model, raw_outputs)`` -> the prediction dict
-            (graph-safe TF ops; ``model`` gives access to its layers' config).
+        build: builder returning a functional ``keras.Model``: of raw head
+            outputs, or of the predictions themselves (region-based models).
+        decode: ``decode(model, outputs)`` -> the prediction dict
+            (graph-safe TF ops; ``model`` gives access to its layers' config);
+            the identity for models that decode inside their graph.
         compile: ``compile(model, strategy=None)``: the standard loss,
-            optimizer and metrics.
+            optimizer and metrics, for the model ``fit`` trains (the training
+            graph when there is one).
         targets: ``targets(element, image_size)`` -> ``(inputs, targets)`` for
             ``model.fit``, images resized to the model's (height, width).
         evaluate: ``evaluate(elements, predictions, info)`` -> dict of metrics:
@@ -33,6 +37,13 @@ class ModelSpec:
             ``info`` the dataset's ``kzoo.data.DatasetInfo``).
         task: the task family ("classification", "segmentation", ...).
         dataset: the built-in dataset it trains on by default.
+        training_model: ``training_model(model)`` -> the graph ``fit``
+            trains, built from the model's own layers (so they share
+            weights), for models whose targets are built inside the graph
+            (region-based detectors); None when ``fit`` trains the model
+            itself on ``targets``.
+        small_config: builder arguments of a small configuration, for tests
+            and quick tries (besides the tiny backbone).
     """
 
     build: Callable
@@ -42,6 +53,8 @@ class ModelSpec:
     evaluate: Callable
     task: str
     dataset: str
+    training_model: Callable | None = None
+    small_config: dict = dataclasses.field(default_factory=dict)
 
 
 MODELS = {
@@ -128,6 +141,22 @@ MODELS = {
         evaluate=evaluate_detection,
         task="detection",
         dataset="shapes",
+    ),
+    # Region-based detectors: detections come out of the graph; training builds its own graph.
+    "faster_rcnn": ModelSpec(
+        build=two_stage.build_faster_rcnn,
+        decode=two_stage.identity_decode,
+        compile=two_stage.compile_two_stage,
+        targets=two_stage.two_stage_targets,
+        evaluate=evaluate_detection,
+        task="detection",
+        dataset="shapes",
+        training_model=two_stage.faster_rcnn_training_model,
+        small_config=dict(
+            fpn_channels=32,
+            rpn={"num_channels": 32, "pre_nms_top_k": 200, "post_nms_top_k": 32},
+            roi_heads={"representation_size": 64},
+        ),
     ),
 }
 

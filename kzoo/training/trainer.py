@@ -24,6 +24,7 @@ def train(
     zoom_in=None,
     cpu_replicas=None,
     verbose=1,
+    training_settings=None,
 ):
     """Train model ``model_name`` with ``model.fit`` under ``make_strategy``.
 
@@ -31,7 +32,8 @@ def train(
         model_name: a name from ``kzoo.list_models()``.
         out_dir: checkpoints (``last.keras``, ``best.keras``), resumable state,
             TensorBoard logs and ``history.json`` go here.
-        compile_fn: ``compile_fn(model, strategy)`` compiles the model (loss,
+        compile_fn: ``compile_fn(model, strategy)`` compiles the model ``fit``
+            trains (its training graph, for region-based detectors) (loss,
             optimizer, metrics) inside the strategy scope; the model's
             standard ``spec.compile`` when None.
         model_kwargs: builder keyword arguments; ``num_classes`` defaults to
@@ -43,9 +45,14 @@ def train(
         zoom_in: None, or the smallest crop of the random zoom-in
             augmentation (see ``fit_dataset``), e.g. 0.7.
         cpu_replicas: split the CPU into this many replicas (no-GPU machines).
+        training_settings: for models with a training graph (region-based
+            detectors), the settings ``spec.training_model`` takes (e.g. a
+            dict of ``kzoo.models.two_stage.TrainingSettings`` fields).
 
     Returns:
-        (model, history dict).
+        (model, history dict). The model is the one ``kzoo.build`` returns
+        (for region-based detectors, the inference graph; the training
+        graph shares its weights).
 
     Raises:
         FloatingPointError: when the loss became NaN or infinite; the last
@@ -56,9 +63,14 @@ def train(
     dataset = dataset or spec.dataset
     kwargs = dict(model_kwargs or {})
     kwargs.setdefault("num_classes", kzoo.data.info(dataset).num_classes)
+    if training_settings is not None and spec.training_model is None:
+        raise ValueError(f"model {model_name!r} has no training graph; training_settings apply to region-based models")
     with strategy.scope():
         model = spec.build(**kwargs)
-        (compile_fn or spec.compile)(model, strategy)
+        fit_model = model
+        if spec.training_model is not None:
+            fit_model = spec.training_model(model, training_settings)
+        (compile_fn or spec.compile)(fit_model, strategy)
     image_size = tuple(model.input_shape[1:3])
     train_ds = fit_dataset(
         spec, "train", batch_size, image_size, shuffle=True, repeat=steps_per_epoch is not None, dataset=dataset,
@@ -67,8 +79,8 @@ def train(
     val_ds = fit_dataset(spec, "validation", batch_size, image_size, dataset=dataset)
     if validation_steps is not None:
         val_ds = val_ds.take(validation_steps)
-    callbacks = standard_callbacks(out_dir)
-    history = model.fit(
+    callbacks = standard_callbacks(out_dir, saved_model=model if fit_model is not model else None)
+    history = fit_model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=epochs,

@@ -12,6 +12,9 @@ import kzoo
 from kzoo.export import export_tflite, load_predictor, make_inference_fn
 from tests.helpers import check_model, small_model_and_batch
 
+SMALL_TRAINING = {
+    "faster_rcnn": {"rpn_pre_nms_top_k": 200, "rpn_post_nms_top_k": 64, "rpn_num_samples": 64, "roi_num_samples": 32},
+}
 PREDICTION_KEYS = {
     "classification": {"probabilities", "classes"},
     "classification_localization": {"probabilities", "classes", "boxes"},
@@ -24,7 +27,11 @@ PREDICTION_KEYS = {
 @pytest.mark.parametrize("name", kzoo.list_models())
 def test_model_trains_reloads_and_predicts_its_contract(name):
     spec, model, inputs, targets, images = small_model_and_batch(name)
-    reloaded = check_model(model, inputs, targets, spec.compile)
+    training_model = None
+    if spec.training_model is not None:
+        # A small sample keeps the step quick; the graph is the one `train` fits.
+        training_model = spec.training_model(model, SMALL_TRAINING.get(name))
+    reloaded = check_model(model, inputs, targets, spec.compile, training_model=training_model, images=images)
     predictions = make_inference_fn(reloaded)(tf.constant(images))
     assert set(predictions) == PREDICTION_KEYS[spec.task]
     for value in predictions.values():

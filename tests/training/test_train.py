@@ -44,7 +44,7 @@ class _Crash(keras.callbacks.Callback):
 
 def test_killed_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
     standard = callbacks_module.standard_callbacks
-    monkeypatch.setattr("kzoo.training.trainer.standard_callbacks", lambda out_dir: standard(out_dir) + [_Crash()])
+    monkeypatch.setattr("kzoo.training.trainer.standard_callbacks", lambda out_dir, **kw: standard(out_dir, **kw) + [_Crash()])
     with pytest.raises(KeyboardInterrupt):
         train("classifier", str(tmp_path), model_kwargs=SMALL, epochs=3, batch_size=8, steps_per_epoch=2,
               validation_steps=1, dataset=DATASET, verbose=0)

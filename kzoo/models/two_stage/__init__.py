@@ -1,0 +1,25 @@
+"""Region-based (two-stage) detectors: Faster R-CNN (C4 and FPN).
+
+Every model here is read the same way (``graph.py``): backbone, region
+proposals, RoI pooling, a per-RoI head, decoding, all in one inference
+graph that ``kzoo.build`` returns; its training graph is built from the
+same layers by ``ModelSpec.training_model`` and computes the targets, the
+samples and the losses inside the graph.
+"""
+
+from kzoo.models.two_stage.faster_rcnn import build_faster_rcnn, faster_rcnn_training_model
+from kzoo.models.two_stage.graph import TwoStageParts
+from kzoo.models.two_stage.settings import RoIHeadSettings, RPNSettings, TrainingSettings
+from kzoo.models.two_stage.training import compile_two_stage, identity_decode, two_stage_targets
+
+__all__ = [
+    "RPNSettings",
+    "RoIHeadSettings",
+    "TrainingSettings",
+    "TwoStageParts",
+    "build_faster_rcnn",
+    "compile_two_stage",
+    "faster_rcnn_training_model",
+    "identity_decode",
+    "two_stage_targets",
+]

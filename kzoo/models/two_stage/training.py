@@ -1,0 +1,47 @@
+"""How two-stage detectors meet ``model.fit``: padded ground truth in, per-loss outputs compiled."""
+
+import keras
+
+from kzoo.losses import ModelOutputLoss
+from kzoo.models.two_stage import graph
+
+# Ground-truth rows per image; objects beyond it are dropped (COCO images hold at most 93).
+MAX_BOXES = 100
+
+
+def two_stage_targets(element, image_size, max_boxes=MAX_BOXES):
+    """Dataset element -> (training-graph inputs, loss placeholders) for ``model.fit``.
+
+    The inputs are the resized image and the element's ground truth padded
+    to ``max_boxes`` rows with class -1; the targets proper are built inside
+    the training graph, from the model's own anchors and proposals.
+    """
+    return graph.groundtruth_inputs(element, image_size, max_boxes), graph.zero_targets()
+
+
+def compile_two_stage(training_model, strategy=None, learning_rate=1e-3, loss_weights=None):
+    """Adam with gradient clipping on the sum of the training graph's losses, each reported by name.
+
+    Args:
+        training_model: the model's training graph (``ModelSpec.training_model``).
+        strategy: the ``tf.distribute`` strategy, for the replica-usage metric.
+        learning_rate: Adam's learning rate (or a schedule).
+        loss_weights: optional dict of weights by loss name (1 each by default).
+    """
+    from kzoo.metrics import ReplicaUsage
+
+    names = list(training_model.output)
+    metrics = None
+    if strategy is not None:
+        metrics = {names[0]: [ReplicaUsage(strategy.num_replicas_in_sync)]}
+    training_model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=10.0),
+        loss={name: ModelOutputLoss(name=f"{name}_loss") for name in names},
+        loss_weights=loss_weights,
+        metrics=metrics,
+    )
+
+
+def identity_decode(model, outputs):
+    """Two-stage models decode inside their graph: their outputs are already the predictions."""
+    return outputs
