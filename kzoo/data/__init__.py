@@ -1,7 +1,7 @@
 """Datasets as kzoo dataset elements: built-in generated ones and TFDS names.
 
 ``load(name, split)`` returns an unbatched ``tf.data.Dataset`` of elements
-(DESIGN.md section 2):
+(docs/design.md, "The dataset element"):
 
 - ``image`` uint8 [H, W, 3]
 - ``boxes`` float32 [M, 4], normalized ``[ymin, xmin, ymax, xmax]``

@@ -22,9 +22,9 @@ Nothing is dropped: degenerate boxes stay, and an annotation of an unknown
 category is an error.
 
 Writing (``groundtruth_to_coco``, ``predictions_to_coco``) turns elements and
-prediction dicts (DESIGN.md names) back into a COCO dataset dict and a
-results list. Class ``c`` becomes ``categories[c]["id"]``; without
-categories, ``c + 1``. Both go through ``groundtruth_arrays`` and
+prediction dicts (docs/design.md, "Predictions") back into a COCO dataset
+dict and a results list. Class ``c`` becomes ``categories[c]["id"]``;
+without categories, ``c + 1``. Both go through ``groundtruth_arrays`` and
 ``prediction_arrays``, the one place where normalized boxes become pixels, so
 kzoo's evaluator and pycocotools read the same numbers.
 """

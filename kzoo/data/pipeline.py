@@ -1,9 +1,9 @@
 """Batching and augmentation of kzoo dataset elements for every model.
 
-Batches are dense (DESIGN.md section 2): per-object tensors are padded to a
-fixed ``max_boxes`` with the sentinels below, so models never see ragged
-tensors. All functions are graph functions over one element and run inside
-``tf.data`` maps.
+Batches are dense (docs/design.md, "The dataset element"): per-object
+tensors are padded to a fixed ``max_boxes`` with the sentinels below, so
+models never see ragged tensors. All functions are graph functions over one
+element and run inside ``tf.data`` maps.
 
 Padding sentinels: ``boxes`` 0, ``classes`` -1 (the "no object" id),
 ``masks`` 0, ``keypoints`` 0 (so padded joints are not visible),

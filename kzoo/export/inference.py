@@ -2,7 +2,8 @@
 
 uint8 images of any size are resized to the model's input size inside the
 graph, run through the model, and decoded (softmax, box decoding, NMS, ...)
-into DESIGN.md's prediction dict, so a server or device needs nothing else.
+into the prediction dict (docs/design.md, "Predictions"), so a server or
+device needs nothing else.
 """
 
 import tensorflow as tf

@@ -14,8 +14,8 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
     """Convert ``model`` with decoding inside to a ``.tflite`` file at ``path``.
 
     The TFLite signature ``serving_default`` takes ``images`` uint8
-    [1, H, W, 3] at the model's input size and returns DESIGN.md's prediction
-    dict. The file is written atomically.
+    [1, H, W, 3] at the model's input size and returns the prediction dict
+    (docs/design.md, "Predictions"). The file is written atomically.
 
     Args:
         model: a model from ``kzoo.build`` or its reloaded ``.keras`` checkpoint.

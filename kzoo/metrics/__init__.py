@@ -2,7 +2,8 @@
 Dice, PCK/OKS, COCO and VOC mAP (pycocotools is the reference).
 
 Plain NumPy functions work on arrays, lists of dataset elements and
-prediction dicts (DESIGN.md); the ``Multiclass*``, ``SegmentationIoU``,
+prediction dicts (docs/design.md, "The dataset element" and
+"Predictions"); the ``Multiclass*``, ``SegmentationIoU``,
 ``DiceCoefficient``, ``LocalizationAccuracy`` and
 ``PercentageOfCorrectKeypoints`` classes are streaming Keras metrics;
 ``ReplicaUsage`` counts the examples each replica of a distribution

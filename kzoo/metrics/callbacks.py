@@ -31,8 +31,9 @@ class EvaluationCallback(keras.callbacks.Callback):
             ground truth, boxes padded with class -1), or a list of unbatched
             elements, batched here by ``batch_size``.
         predict_fn: ``predict_fn(images) -> prediction dict`` for a batch of
-            uint8 images [N, H, W, 3], with batched outputs (DESIGN.md names,
-            e.g. decode + NMS of the model being trained).
+            uint8 images [N, H, W, 3], with batched outputs (the names of
+            docs/design.md, "Predictions"; e.g. decode + NMS of the model
+            being trained).
         every_n_epochs: evaluate after epochs N, 2N, ... (1-based).
         iou_type: COCO IoU type for the default evaluation.
         backend: ``"fast"`` (default, for training) or ``"pycocotools"``.

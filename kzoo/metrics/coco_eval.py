@@ -24,9 +24,10 @@ def coco_evaluate(groundtruth, predictions, iou_type="bbox", backend="fast", cat
     """COCO mAP and recall of predictions against ground truth.
 
     Args:
-        groundtruth: list of dataset elements (DESIGN.md; each with ``image``
-            or ``height``/``width`` for the size, optional ``is_crowd``,
-            ``area``, ``masks``, ``keypoints``, ``image_id``), or batched
+        groundtruth: list of dataset elements (docs/design.md, "The dataset
+            element"; each with ``image`` or ``height``/``width`` for the
+            size, optional ``is_crowd``, ``area``, ``masks``, ``keypoints``,
+            ``image_id``), or batched
             element dicts (rows with class -1 are padding).
         predictions: prediction dicts in the same order: one per image, or
             batched; only the first ``num_detections`` count.

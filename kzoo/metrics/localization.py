@@ -102,7 +102,7 @@ class LocalizationAccuracy(keras.metrics.Metric):
     Call arguments (``update_state``):
         y_true: dict with ``classes`` int [N] and ``boxes`` [N, 4].
         y_pred: dict with ``boxes`` [N, 4] and ``probabilities`` [N, C] or
-            ``classes`` [N] (the prediction names of DESIGN.md).
+            ``classes`` [N] (the names of docs/design.md, "Predictions").
         sample_weight: optional [N] weights.
 
     Returns:

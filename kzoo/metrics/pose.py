@@ -10,10 +10,11 @@
   averaged over the labeled joints, with ``s^2`` the object's area and
   ``k = 2 sigma`` a per-joint constant.
 
-Keypoints follow DESIGN.md: predictions ``(y, x)``, ground truth
-``(y, x, visible)``; only joints with ``visible > 0`` are scored. Distances
-are measured in the units given; with normalized coordinates of a
-non-square image pass ``image_size=(height, width)`` to measure in pixels.
+Keypoints follow docs/design.md ("The dataset element", "Predictions"):
+predictions ``(y, x)``, ground truth ``(y, x, visible)``; only joints with
+``visible > 0`` are scored. Distances are measured in the units given;
+with normalized coordinates of a non-square image pass
+``image_size=(height, width)`` to measure in pixels.
 """
 
 import keras

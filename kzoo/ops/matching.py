@@ -7,9 +7,9 @@ one of two sentinels (the torchvision convention):
 - ``IGNORE`` (-2): best IoU in ``[background_iou, foreground_iou)``; left out
   of the loss.
 
-Ground truth is padded to a fixed ``max_boxes`` with class -1 (DESIGN.md);
-padded rows never match anything, so an image without boxes is all
-background.
+Ground truth is padded to a fixed ``max_boxes`` with class -1
+(docs/design.md, "The dataset element"); padded rows never match anything,
+so an image without boxes is all background.
 """
 
 import tensorflow as tf

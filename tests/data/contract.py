@@ -1,4 +1,4 @@
-"""The dataset element contract (DESIGN.md section 2), checked with NumPy."""
+"""The dataset element contract of docs/design.md ("The dataset element"), checked with NumPy."""
 
 import numpy as np
 

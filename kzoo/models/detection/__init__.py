@@ -2,9 +2,10 @@
 
 Each builder file also holds its target encoder (``*_targets``, run per
 element in ``tf.data``: dense, fixed-shape targets), its decoder
-(``decode_*``: raw head outputs to DESIGN.md's detection predictions, NMS
-included, through ``kzoo.layers.DetectionDecoder``) and its standard
-``compile_*`` (loss, optimizer).
+(``decode_*``: raw head outputs to the detection predictions of
+docs/design.md, "Predictions", NMS included, through
+``kzoo.layers.DetectionDecoder``) and its standard ``compile_*`` (loss,
+optimizer).
 """
 
 from kzoo.models.detection.multibox_loss import HardNegativeSoftmaxLoss, hard_negative_softmax_loss

@@ -1,8 +1,9 @@
 """Training targets shared by the single-stage detectors, built per element in ``tf.data``.
 
-Every function here takes one unbatched dataset element (DESIGN.md section 2,
-any number of objects M, including none) and returns tensors of a fixed shape
-that depends only on the anchors, so batches are dense.
+Every function here takes one unbatched dataset element (docs/design.md,
+"The dataset element"; any number of objects M, including none) and returns
+tensors of a fixed shape that depends only on the anchors, so batches are
+dense.
 
 Ground truth is cleaned first: boxes are clipped to the image, and a box that
 is empty after clipping (zero or negative height or width, or not finite) is

@@ -11,7 +11,8 @@ def evaluate(elements, predictions, info, iou_threshold=0.5):
     Args:
         elements: dataset elements (their first object is the ground truth).
         predictions: one dict per element with ``classes`` (scalar) and
-            ``boxes`` [4] (DESIGN.md's classification + localization names).
+            ``boxes`` [4] (docs/design.md, "Predictions", classification +
+            localization).
         info: the dataset's ``kzoo.data.DatasetInfo`` (unused: the metrics
             need no class names).
         iou_threshold: overlap a box needs to count (0.5, the ImageNet rule).
