@@ -1,6 +1,7 @@
-"""Train the single-stage detectors from scratch and report COCO box mAP on the test split.
+"""Train the detectors from scratch and report COCO box mAP on the test split.
 
-For each detector (sliding window, YOLO, SSD, RetinaNet) and dataset
+For each detector (sliding window, YOLO, SSD, RetinaNet, Faster R-CNN FPN
+and C4) and dataset
 (``shapes``, ``fashion_scenes``), trains from random weights with
 ``model.fit`` on the dataset's ``train`` split under a wall-clock budget
 (the learning rate follows a cosine over the budget, and training stops when
@@ -43,6 +44,27 @@ CONFIGS = {
     "yolo": dict(model=dict(backbone="tiny", head_channels=128, hidden_units=512), learning_rate=1e-3, batch_size=16),
     "ssd": dict(model=dict(backbone="tiny", extra_channels=128), learning_rate=2e-3, batch_size=16),
     "retinanet": dict(model=dict(backbone="tiny", num_channels=64, num_convs=2), learning_rate=2e-3, batch_size=16),
+    # Region-based: the test-time counts of the papers scaled to 128-pixel images; "training" is the
+    # TrainingSettings of the training graph.
+    "faster_rcnn": dict(
+        model=dict(
+            backbone="tiny", variant="fpn", fpn_channels=64,
+            rpn={"num_channels": 64, "pre_nms_top_k": 1000, "post_nms_top_k": 300},
+            roi_heads={"representation_size": 256},
+        ),
+        training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=128),
+        learning_rate=2e-3, batch_size=8,
+    ),
+    "faster_rcnn_c4": dict(
+        builds="faster_rcnn",
+        model=dict(
+            backbone="tiny", variant="c4",
+            rpn={"num_channels": 64, "pre_nms_top_k": 1000, "post_nms_top_k": 300},
+            roi_heads={"representation_size": 256},
+        ),
+        training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=128),
+        learning_rate=2e-3, batch_size=8,
+    ),
 }
 
 
@@ -52,18 +74,21 @@ def run(name, dataset, minutes, max_epochs=1000, train_limit=None, test_limit=No
     With ``out_dir``, the trained model is saved there before evaluation, as ``<name>/best.keras`` on
     the model's default dataset and ``<name>_<dataset>/best.keras`` on another.
     """
-    spec = get_spec(name)
     config = CONFIGS[name]
+    registered = config.get("builds", name)
+    spec = get_spec(registered)
     info = kzoo.data.info(dataset)
     image_size = tuple(info.image_size)
     keras.utils.set_random_seed(0)
-    model = kzoo.build(name, num_classes=info.num_classes, input_shape=image_size + (3,), **config["model"])
-    spec.compile(model)
+    model = kzoo.build(registered, num_classes=info.num_classes, input_shape=image_size + (3,), **config["model"])
+    # Region-based detectors fit their training graph, which shares the model's weights.
+    fit_model = model if spec.training_model is None else spec.training_model(model, config.get("training"))
+    spec.compile(fit_model)
     batch_size = config["batch_size"]
     train = fit_dataset(spec, "train", batch_size, image_size, shuffle=True, dataset=dataset, take=train_limit)
     budget = TimeBudget(minutes * 60.0, base_learning_rate=config["learning_rate"], warmup_steps=100, whole_epochs=True)
     start = time.perf_counter()
-    model.fit(train, epochs=max_epochs, callbacks=[budget], verbose=verbose)
+    fit_model.fit(train, epochs=max_epochs, callbacks=[budget], verbose=verbose)
     train_seconds = time.perf_counter() - start
     if out_dir:
         save_trained(model, out_dir, name if dataset == spec.dataset else f"{name}_{dataset.replace('/', '_')}")

@@ -80,6 +80,38 @@ def run_tflite(tflite_bytes, inputs):
     return [np.array(result[k], copy=True) for k in keys]
 
 
+def tflite_op_names(tflite_file_or_bytes):
+    """The set of operator names in a TFLite model (``"CONV_2D"``, ...; Flex ops start with ``"Flex"``)."""
+    if isinstance(tflite_file_or_bytes, (bytes, bytearray)):
+        interpreter = Interpreter(model_content=bytes(tflite_file_or_bytes))
+    else:
+        interpreter = Interpreter(model_path=str(tflite_file_or_bytes))
+    return {op["op_name"] for op in interpreter._get_ops_details()}
+
+
+def assert_same_detections(got, want, atol):
+    """Two detection dicts hold the same detections per image, in any order among equal scores.
+
+    RoI max pooling can give two proposals identical features, hence equal
+    scores, and TF's and TFLite's NMS may list such ties in either order.
+    """
+    np.testing.assert_array_equal(got["num_detections"], want["num_detections"])
+    for i, count in enumerate(np.asarray(want["num_detections"])):
+        unused = set(range(count))
+        for k in range(count):
+            match = next(
+                (
+                    j for j in sorted(unused)
+                    if got["detection_classes"][i, j] == want["detection_classes"][i, k]
+                    and abs(got["detection_scores"][i, j] - want["detection_scores"][i, k]) <= atol
+                    and np.max(np.abs(got["detection_boxes"][i, j] - want["detection_boxes"][i, k])) <= atol
+                ),
+                None,
+            )
+            assert match is not None, f"image {i}: detection {k} of {count} has no counterpart"
+            unused.remove(match)
+
+
 def _float_outputs(outputs):
     return [o for o in _as_list(outputs) if "float" in str(o.dtype)]
 

@@ -57,7 +57,7 @@ def recipe_parser(
     return parser
 
 
-def train_recipe(args, compile_fn, model_kwargs=None):
+def train_recipe(args, compile_fn, model_kwargs=None, training_settings=None):
     """``train`` the recipe's model with the parsed common arguments; returns (model, history dict).
 
     Args:
@@ -65,6 +65,7 @@ def train_recipe(args, compile_fn, model_kwargs=None):
         compile_fn: ``compile_fn(model, strategy)``.
         model_kwargs: the model's own builder arguments; backbone and input
             shape come from ``args``.
+        training_settings: the training graph's settings (region-based models).
     """
     kwargs = {"backbone": args.backbone, "input_shape": (args.image_size, args.image_size, 3)}
     kwargs.update(model_kwargs or {})
@@ -82,6 +83,7 @@ def train_recipe(args, compile_fn, model_kwargs=None):
         zoom_in=args.zoom_in,
         cpu_replicas=args.cpu_replicas,
         verbose=args.verbose,
+        training_settings=training_settings,
     )
 
 

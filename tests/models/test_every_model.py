@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import kzoo
 from kzoo.export import export_tflite, load_predictor, make_inference_fn
-from tests.helpers import check_model, small_model_and_batch
+from tests.helpers import check_model, small_model_and_batch, tflite_op_names
 
 SMALL_TRAINING = {
     "faster_rcnn": {"rpn_pre_nms_top_k": 200, "rpn_post_nms_top_k": 64, "rpn_num_samples": 64, "roi_num_samples": 32},
@@ -44,7 +44,11 @@ def test_exports_match_keras(name, small_export, tmp_path):
     images = exported.images
     expected = {k: v.numpy() for k, v in make_inference_fn(exported.model)(tf.constant(images)).items()}
     served = load_predictor(exported.path).predict(images)
-    lite = load_predictor(export_tflite(exported.model, str(tmp_path / f"{name}.tflite"))).predict(images)
+    lite_path = export_tflite(exported.model, str(tmp_path / f"{name}.tflite"))
+    # Builtin ops only: no Flex (SELECT_TF_OPS) delegate, no custom op a stock runtime lacks.
+    ops = tflite_op_names(lite_path)
+    assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"], sorted(ops)
+    lite = load_predictor(lite_path).predict(images)
     for key, value in expected.items():
         if np.issubdtype(value.dtype, np.integer):
             np.testing.assert_array_equal(served[key], value, err_msg=key)
