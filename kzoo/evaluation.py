@@ -14,23 +14,31 @@ import numpy as np
 import tensorflow as tf
 
 import kzoo.data
-from kzoo.export.inference import make_inference_fn
+from kzoo.export.inference import make_inference_fn, num_external_proposals
 from kzoo.models.registry import get_spec, spec_of
 
 
-def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=32):
+def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=32, num_proposals=None):
     """(elements, predictions) of a dataset split.
 
     Args:
         predict_batch: uint8 images [N, H, W, 3] -> prediction dict of numpy
             arrays (a Keras inference function, a SavedModel or TFLite
-            predictor's ``predict``).
+            predictor's ``predict``); ``predict_batch(images, proposals)``
+            with ``num_proposals``.
         dataset, split: what to read; ``limit`` keeps the first examples only.
+        num_proposals: for models with external proposals, the split's
+            cached selective-search proposals (``kzoo.data.proposal_cache``)
+            go with the images; the elements keep them as ``proposals``.
 
     Returns:
         The split's elements and one prediction dict (no batch axis) per element.
     """
     ds = kzoo.data.load(dataset, split=split)
+    if num_proposals is not None:
+        from kzoo.data.proposal_cache import attach_proposals, split_proposals
+
+        ds = attach_proposals(ds, split_proposals(dataset, split, num_proposals), num_proposals)
     if limit is not None:
         ds = ds.take(limit)
     elements = list(ds.as_numpy_iterator())
@@ -38,7 +46,11 @@ def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=3
     progress = keras.utils.Progbar(len(elements), unit_name="image")
     for start in range(0, len(elements), batch_size):
         chunk = elements[start:start + batch_size]
-        outputs = predict_batch(np.stack([e["image"] for e in chunk]))
+        images = np.stack([e["image"] for e in chunk])
+        if num_proposals is None:
+            outputs = predict_batch(images)
+        else:
+            outputs = predict_batch(images, np.stack([e["proposals"] for e in chunk]))
         outputs = {key: np.asarray(value) for key, value in outputs.items()}
         predictions += [{key: value[i] for key, value in outputs.items()} for i in range(len(chunk))]
         progress.add(len(chunk))
@@ -77,7 +89,10 @@ def evaluate_split(model, dataset=None, split="test", limit=None):
     spec = spec_of(model)
     dataset = dataset or spec.dataset
     inference = tf.function(make_inference_fn(model))
-    elements, predictions = predict_split(lambda images: inference(tf.constant(images)), dataset, split, limit)
+    elements, predictions = predict_split(
+        lambda *inputs: inference(*[tf.constant(x) for x in inputs]), dataset, split, limit,
+        num_proposals=num_external_proposals(model),
+    )
     results = {**evaluate_predictions(spec, elements, predictions, dataset), "split": split}
     return results, (elements, predictions)
 

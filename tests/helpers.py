@@ -28,6 +28,8 @@ from ai_edge_litert.interpreter import Interpreter
 import kzoo
 import kzoo.data
 from kzoo.export.tflite_convert import convert_callable
+from kzoo.data.proposal_cache import attach_proposals, split_proposals
+from kzoo.export.inference import num_external_proposals
 from kzoo.models.registry import get_spec
 
 
@@ -225,6 +227,13 @@ def check_model(model, inputs, targets, compile_fn, atol=1e-5, fit_batch_size=No
     return reloaded
 
 
+def prediction_inputs(inputs, images):
+    """What the inference model and its exports take: the images, with the proposals when the model has them."""
+    if isinstance(inputs, dict) and "proposals" in inputs:
+        return {"images": images, "proposals": inputs["proposals"][: len(images)]}
+    return {"images": images}
+
+
 def _stack(items):
     """Stack a list of equally nested structures of arrays along a new first axis."""
     return tf.nest.map_structure(lambda *values: np.stack([np.asarray(v) for v in values]), *items)
@@ -240,7 +249,9 @@ def small_model_and_batch(name, count=4):
     """Registered model ``name`` (tiny backbone) and ``count`` training elements of its dataset's tiny variant.
 
     Returns (spec, model, inputs, targets, images): the model's (inputs,
-    targets) from ``spec.targets`` and the raw uint8 images.
+    targets) from ``spec.targets`` and the raw uint8 images. Models with
+    external proposals get the split's cached selective-search proposals
+    (``inputs["proposals"]``).
     """
     spec = get_spec(name)
     dataset = tiny_variant(spec.dataset)
@@ -249,7 +260,11 @@ def small_model_and_batch(name, count=4):
     model = kzoo.build(
         name, num_classes=info.num_classes, backbone="tiny", input_shape=image_size + (3,), **spec.small_config
     )
-    elements = list(kzoo.data.load(dataset, "train").take(count).as_numpy_iterator())
+    ds = kzoo.data.load(dataset, "train")
+    num_proposals = num_external_proposals(model)
+    if num_proposals is not None:
+        ds = attach_proposals(ds, split_proposals(dataset, "train", num_proposals, verbose=0), num_proposals)
+    elements = list(ds.take(count).as_numpy_iterator())
     pairs = [spec.targets(element, image_size) for element in elements]
     inputs = _stack([x for x, _ in pairs])
     targets = _stack([y for _, y in pairs])

@@ -58,8 +58,14 @@ def resize(element, image_size):
     return resized
 
 
+def _real_proposals(element):
+    """bool [P]: the element's real proposals (positive area), not its zero padding rows."""
+    boxes = element["proposals"]
+    return (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+
+
 def flip_left_right(element, keypoint_flip_indices=None):
-    """Mirror an element: image, boxes, masks, segmentation and keypoints.
+    """Mirror an element: image, boxes, masks, segmentation, keypoints and proposals.
 
     Args:
         element: a kzoo element, padded or not (rows with class -1 are left
@@ -75,6 +81,11 @@ def flip_left_right(element, keypoint_flip_indices=None):
     ymin, xmin, ymax, xmax = tf.unstack(element["boxes"], 4, axis=-1)
     boxes = tf.stack([ymin, 1.0 - xmax, ymax, 1.0 - xmin], axis=-1)
     flipped["boxes"] = tf.where(real[:, None], boxes, element["boxes"])
+    if "proposals" in element:
+        # External proposals (R-CNN, Fast R-CNN) move with the image; all-zero padding rows stay zero.
+        ymin, xmin, ymax, xmax = tf.unstack(element["proposals"], 4, axis=-1)
+        mirrored = tf.stack([ymin, 1.0 - xmax, ymax, 1.0 - xmin], axis=-1)
+        flipped["proposals"] = tf.where(_real_proposals(element)[:, None], mirrored, 0.0)
     if "masks" in element:
         flipped["masks"] = tf.reverse(element["masks"], axis=[2])
     if "segmentation" in element:
@@ -154,6 +165,11 @@ def random_zoom_in(element, min_scale=0.7, seed=None):
     zoomed["image"] = tf.cast(image, element["image"].dtype)
     mapped = (boxes - tf.tile(origin, [2])) / tf.tile(extent, [2])
     zoomed["boxes"] = tf.where(real[:, None], tf.clip_by_value(mapped, 0.0, 1.0), boxes)
+    if "proposals" in element:
+        # Proposals are clipped to the window; one left without area becomes padding (a zero box).
+        moved = tf.clip_by_value((element["proposals"] - tf.tile(origin, [2])) / tf.tile(extent, [2]), 0.0, 1.0)
+        keep = _real_proposals(element) & (moved[:, 2] > moved[:, 0]) & (moved[:, 3] > moved[:, 1])
+        zoomed["proposals"] = tf.where(keep[:, None], moved, 0.0)
     if "area" in element:  # every real object is inside the window, so its area scales with it
         zoomed["area"] = tf.where(real, element["area"] / (extent[0] * extent[1]), element["area"])
     if "segmentation" in element:

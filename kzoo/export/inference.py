@@ -13,14 +13,28 @@ from kzoo.models.registry import spec_of
 
 def model_input_size(model):
     """(height, width) the model was built for; raises if it is dynamic."""
-    height, width = model.input_shape[1:3]
+    inputs = model.inputs
+    # Models with external proposals also take proposals: the images set the size.
+    images = next((x for x in inputs if x.name == "images"), inputs[0])
+    height, width = images.shape[1:3]
     if height is None or width is None:
         raise ValueError(f"model {model.name!r} has a dynamic input size; build it with a fixed input_shape to export")
     return int(height), int(width)
 
 
+def num_external_proposals(model):
+    """P, the proposals per image a model takes as input (R-CNN, Fast R-CNN); None for image-only models."""
+    proposals = [x for x in model.inputs if x.name == "proposals"]
+    return int(proposals[0].shape[1]) if proposals else None
+
+
 def make_inference_fn(model):
-    """Returns ``predict(images)``: uint8 (or float in [0, 255]) [N, H, W, 3] of any size -> prediction dict.
+    """Returns ``predict(images, proposals=None)`` -> prediction dict.
+
+    ``images`` are uint8 (or float in [0, 255]) [N, H, W, 3] of any size.
+    Models that take external proposals (``num_external_proposals``) also
+    need ``proposals`` float32 [N, P, 4], normalized boxes (resizing the
+    image leaves them valid), padded with all-zero boxes.
 
     Rank and channels are checked at run time: a loaded SavedModel signature
     does not enforce its input shape, so serving signatures declare their
@@ -28,8 +42,9 @@ def make_inference_fn(model):
     """
     decode = spec_of(model).decode
     height, width = model_input_size(model)
+    num_proposals = num_external_proposals(model)
 
-    def predict(images):
+    def predict(images, proposals=None):
         images = tf.convert_to_tensor(images)
         # The checks run before anything else touches the request.
         checks = [
@@ -38,13 +53,31 @@ def make_inference_fn(model):
         ]
         with tf.control_dependencies(checks):
             images = tf.ensure_shape(tf.identity(images), [None, None, None, 3])
+        if num_proposals is not None:
+            if proposals is None:
+                raise ValueError(f"model {model.name!r} takes proposals [N, {num_proposals}, 4] with its images")
+            # Checked once the images are known to be a batch, so a bad image request names the images.
+            proposals = tf.cast(proposals, tf.float32)
+            checks = [
+                tf.debugging.assert_equal(
+                    tf.shape(proposals), [tf.shape(images)[0], num_proposals, 4],
+                    message=f"proposals must be [N, {num_proposals}, 4], one row per image (pad with zero boxes)",
+                ),
+            ]
+            with tf.control_dependencies(checks):
+                proposals = tf.ensure_shape(tf.identity(proposals), [None, num_proposals, 4])
         pixels = tf.image.resize(tf.cast(images, tf.float32), (height, width))
         # Some kernels mishandle an empty batch (a convolution returns its input
         # unchanged), so an empty request runs on one blank image and the
         # outputs are cut back to zero rows.
         count = tf.shape(pixels)[0]
         pixels = tf.cond(count > 0, lambda: pixels, lambda: tf.zeros([1, height, width, 3]))
-        predictions = decode(model, model(pixels, training=False))
+        if num_proposals is None:
+            outputs = model(pixels, training=False)
+        else:
+            proposals = tf.cond(count > 0, lambda: proposals, lambda: tf.zeros([1, num_proposals, 4]))
+            outputs = model({"images": pixels, "proposals": proposals}, training=False)
+        predictions = decode(model, outputs)
         return {key: value[:count] for key, value in predictions.items()}
 
     return predict

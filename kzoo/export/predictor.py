@@ -8,6 +8,21 @@ import tensorflow as tf
 from kzoo.export.labels import read_saved_model_labels, read_tflite_labels
 
 
+def host_proposals(images, count):
+    """Selective-search proposals of uint8 images [N, H, W, 3], padded with zero boxes: float32 [N, count, 4].
+
+    What models with external proposals (R-CNN, Fast R-CNN) are fed when a
+    caller gives images only, as R-CNN ran it: on the host, before the network.
+    """
+    from kzoo.data.selective_search import selective_search
+
+    proposals = np.zeros((len(images), count, 4), np.float32)
+    for i, image in enumerate(images):
+        boxes = selective_search(np.asarray(image, np.uint8), max_proposals=count)
+        proposals[i, : len(boxes)] = boxes
+    return proposals
+
+
 class SavedModelPredictor:
     """Runs the ``serving_default`` signature of a SavedModel directory."""
 
@@ -16,10 +31,22 @@ class SavedModelPredictor:
         self._loaded = tf.saved_model.load(path)
         self._signature = self._loaded.signatures["serving_default"]
         self.class_names = read_saved_model_labels(path)
+        proposals = self._signature.structured_input_signature[1].get("proposals")
+        self.num_proposals = None if proposals is None else int(proposals.shape[1])
 
-    def predict(self, images):
-        """uint8 images [N, H, W, 3] (any size) -> prediction dict of numpy arrays."""
-        outputs = self._signature(images=tf.constant(np.asarray(images, np.uint8)))
+    def predict(self, images, proposals=None):
+        """uint8 images [N, H, W, 3] (any size) -> prediction dict of numpy arrays.
+
+        Models with external proposals take ``proposals`` [N, P, 4]; without
+        them, selective search runs on the host (``host_proposals``).
+        """
+        images = np.asarray(images, np.uint8)
+        inputs = {"images": tf.constant(images)}
+        if self.num_proposals is not None:
+            if proposals is None:
+                proposals = host_proposals(images, self.num_proposals)
+            inputs["proposals"] = tf.constant(np.asarray(proposals, np.float32))
+        outputs = self._signature(**inputs)
         return {key: value.numpy() for key, value in outputs.items()}
 
 
@@ -34,18 +61,30 @@ class TFLitePredictor:
             self.class_names = read_tflite_labels(handle.read())
         self._interpreter = Interpreter(model_path=path)
         self._runner = self._interpreter.get_signature_runner()
-        (self._input_name, details), = self._runner.get_input_details().items()
+        inputs = self._runner.get_input_details()
+        details = inputs["images"]
         self._input_dtype = details["dtype"]
         self.input_size = tuple(int(d) for d in details["shape"][1:3])
+        self.num_proposals = int(inputs["proposals"]["shape"][1]) if "proposals" in inputs else None
 
-    def predict(self, images):
-        """uint8 images [N, H, W, 3] (any size) -> prediction dict of numpy arrays."""
+    def predict(self, images, proposals=None):
+        """uint8 images [N, H, W, 3] (any size) -> prediction dict of numpy arrays.
+
+        Models with external proposals take ``proposals`` [N, P, 4]; without
+        them, selective search runs on the host (``host_proposals``).
+        """
+        images = np.asarray(images, np.uint8)
+        if self.num_proposals is not None and proposals is None:
+            proposals = host_proposals(images, self.num_proposals)
         results = []
-        for image in np.asarray(images, np.uint8):
+        for i, image in enumerate(images):
             resized = tf.image.resize(tf.cast(image, tf.float32), self.input_size)
             if self._input_dtype == np.uint8:
                 resized = tf.cast(tf.round(resized), tf.uint8)
-            out = self._runner(**{self._input_name: resized.numpy()[None]})
+            feed = {"images": resized.numpy()[None]}
+            if self.num_proposals is not None:
+                feed["proposals"] = np.asarray(proposals[i : i + 1], np.float32)
+            out = self._runner(**feed)
             results.append({key: np.array(value, copy=True) for key, value in out.items()})
         return {key: np.concatenate([r[key] for r in results]) for key in results[0]} if results else {}
 

@@ -9,9 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 from kzoo.export.image_bytes import decode_batch
-from kzoo.export.inference import make_inference_fn, model_input_size
+from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
 from kzoo.export.labels import write_saved_model_labels
-from kzoo.export.warmup import write_warmup_requests
+from kzoo.export.warmup import probe_inputs, write_warmup_requests
 
 # TF Serving reads integer version directories: base_dir/name/<version>/.
 SIGNATURES = ("serving_default", "serving_bytes", "tf_example")
@@ -28,35 +28,52 @@ def next_version(model_dir):
 def _build_archive(model):
     predict = make_inference_fn(model)
     height, width = model_input_size(model)
-
-    def serving_default(images):
-        return predict(images)
-
-    def serving_bytes(image_bytes):
-        return predict(decode_batch(image_bytes, height, width))
-
-    def tf_example(examples):
-        features = tf.io.parse_example(examples, {"image/encoded": tf.io.FixedLenFeature([], tf.string)})
-        return predict(decode_batch(features["image/encoded"], height, width))
-
     archive = keras.export.ExportArchive()
     archive.track(model)
+    images = tf.TensorSpec(None, tf.uint8, name="images")
+    image_bytes = tf.TensorSpec([None], tf.string, name="image_bytes")
+    examples = tf.TensorSpec([None], tf.string, name="examples")
+    num_proposals = num_external_proposals(model)
+    if num_proposals is None:
+        archive.add_endpoint("serving_default", predict, input_signature=[images])
+        archive.add_endpoint(
+            "serving_bytes", lambda data: predict(decode_batch(data, height, width)), input_signature=[image_bytes]
+        )
+
+        def tf_example(serialized):
+            features = tf.io.parse_example(serialized, {"image/encoded": tf.io.FixedLenFeature([], tf.string)})
+            return predict(decode_batch(features["image/encoded"], height, width))
+
+        archive.add_endpoint("tf_example", tf_example, input_signature=[examples])
+        return archive, predict
+
+    # Models that take external proposals (R-CNN, Fast R-CNN): every signature takes them too.
+    proposals = tf.TensorSpec([None, num_proposals, 4], tf.float32, name="proposals")
+    archive.add_endpoint("serving_default", predict, input_signature=[images, proposals])
     archive.add_endpoint(
-        "serving_default", serving_default, input_signature=[tf.TensorSpec(None, tf.uint8, name="images")]
+        "serving_bytes", lambda data, boxes: predict(decode_batch(data, height, width), boxes),
+        input_signature=[image_bytes, proposals],
     )
-    archive.add_endpoint(
-        "serving_bytes", serving_bytes, input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")]
-    )
-    archive.add_endpoint("tf_example", tf_example, input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+
+    def tf_example_with_proposals(serialized):
+        spec = {
+            "image/encoded": tf.io.FixedLenFeature([], tf.string),
+            "image/proposals": tf.io.FixedLenFeature([num_proposals * 4], tf.float32),
+        }
+        features = tf.io.parse_example(serialized, spec)
+        boxes = tf.reshape(features["image/proposals"], [-1, num_proposals, 4])
+        return predict(decode_batch(features["image/encoded"], height, width), boxes)
+
+    archive.add_endpoint("tf_example", tf_example_with_proposals, input_signature=[examples])
     return archive, predict
 
 
-def _check_export(path, predict, height, width):
+def _check_export(path, predict, height, width, num_proposals=None):
     """The written SavedModel must give the in-memory model's predictions (real weights, same graph)."""
-    probe = np.random.default_rng(0).integers(0, 256, (1, height, width, 3), dtype=np.uint8)
-    expected = predict(tf.constant(probe))
+    probe = {key: tf.constant(value) for key, value in probe_inputs(height, width, num_proposals).items()}
+    expected = predict(**probe)
     loaded = tf.saved_model.load(path)
-    got = loaded.signatures["serving_default"](images=tf.constant(probe))
+    got = loaded.signatures["serving_default"](**probe)
     for key, value in expected.items():
         np.testing.assert_allclose(got[key].numpy(), value.numpy(), rtol=1e-4, atol=1e-5, err_msg=key)
 
@@ -89,10 +106,11 @@ def export_saved_model(model, base_dir, name, version=None, class_names=None):
     staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=model_dir)
     try:
         archive.write_out(staging, verbose=False)
-        write_warmup_requests(staging, height, width, model_name=name)
+        num_proposals = num_external_proposals(model)
+        write_warmup_requests(staging, height, width, model_name=name, num_proposals=num_proposals)
         if class_names is not None:
             write_saved_model_labels(staging, class_names)
-        _check_export(staging, predict, height, width)
+        _check_export(staging, predict, height, width, num_proposals)
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

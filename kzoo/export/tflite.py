@@ -5,7 +5,7 @@ import tempfile
 
 import tensorflow as tf
 
-from kzoo.export.inference import make_inference_fn, model_input_size
+from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
 from kzoo.export.labels import add_tflite_labels
 from kzoo.export.tflite_convert import convert_callable
 
@@ -14,7 +14,8 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
     """Convert ``model`` with decoding inside to a ``.tflite`` file at ``path``.
 
     The TFLite signature ``serving_default`` takes ``images`` uint8
-    [1, H, W, 3] at the model's input size and returns the prediction dict
+    [1, H, W, 3] at the model's input size (and ``proposals`` float32
+    [1, P, 4] for models that take external proposals) and returns the prediction dict
     (docs/design.md, "Predictions"). The file is written atomically.
 
     Args:
@@ -30,16 +31,26 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
     """
     height, width = model_input_size(model)
     predict = make_inference_fn(model)
+    num_proposals = num_external_proposals(model)
     representative = None
     if representative_data is not None:
+        if num_proposals is not None:
+            raise ValueError("int8 export of a model with external proposals is not supported yet; use float16")
+
         def representative():
             for image in representative_data:
                 yield [tf.image.resize(tf.cast(image, tf.float32), (height, width))[None]]
         # int8 calibration needs a float input; the uint8 cast happens before the model.
         signature = [tf.TensorSpec((1, height, width, 3), tf.float32, name="images")]
         fn = lambda images: predict(tf.cast(tf.clip_by_value(images, 0, 255), tf.uint8))  # noqa: E731
-    else:
+    elif num_proposals is None:
         signature = [tf.TensorSpec((1, height, width, 3), tf.uint8, name="images")]
+        fn = predict
+    else:
+        signature = [
+            tf.TensorSpec((1, height, width, 3), tf.uint8, name="images"),
+            tf.TensorSpec((1, num_proposals, 4), tf.float32, name="proposals"),
+        ]
         fn = predict
     flatbuffer = convert_callable(fn, signature, quantize, representative, trackable=model)
     if class_names is not None:

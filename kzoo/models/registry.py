@@ -143,6 +143,19 @@ MODELS = {
         dataset="shapes",
     ),
     # Region-based detectors: detections come out of the graph; training builds its own graph.
+    "fast_rcnn": ModelSpec(
+        build=two_stage.build_fast_rcnn,
+        decode=two_stage.identity_decode,
+        compile=two_stage.compile_two_stage,
+        targets=two_stage.external_proposal_targets,
+        evaluate=evaluate_detection,
+        task="detection",
+        dataset="shapes",
+        training_model=two_stage.fast_rcnn_training_model,
+        # RoIAlign in the small configuration: RoI max pooling of an untrained model gives many RoIs equal
+        # scores, and TF's and TFLite's NMS may keep different boxes among exact ties.
+        small_config=dict(num_proposals=32, roi_heads={"representation_size": 64, "pooling": "align"}),
+    ),
     "faster_rcnn": ModelSpec(
         build=two_stage.build_faster_rcnn,
         decode=two_stage.identity_decode,

@@ -4,11 +4,12 @@ import tensorflow as tf
 
 import kzoo.data
 from kzoo.data.pipeline import random_flip_left_right, random_zoom_in
+from kzoo.data.proposal_cache import attach_proposals, split_proposals
 
 
 def fit_dataset(
     spec, split, batch_size, image_size, shuffle=False, repeat=False, dataset=None, seed=0, take=None,
-    flip=False, zoom_in=None, cache=False,
+    flip=False, zoom_in=None, cache=False, num_proposals=None,
 ):
     """Dataset ``split`` mapped by the model's ``targets``, batched and prefetched.
 
@@ -29,9 +30,15 @@ def fit_dataset(
             object and resize it back (scale augmentation).
         cache: keep the decoded elements in memory after the first pass
             (small splits), so later epochs cost only the augmentation.
+        num_proposals: for models with external proposals (R-CNN, Fast
+            R-CNN), attach this many selective-search proposals to every
+            element (``kzoo.data.proposal_cache``: computed once per split
+            and cached on disk); augmentation moves them with the boxes.
     """
     dataset = dataset or spec.dataset
     ds = kzoo.data.load(dataset, split=split)
+    if num_proposals is not None:
+        ds = attach_proposals(ds, split_proposals(dataset, split, num_proposals), num_proposals)
     if take is not None:
         ds = ds.take(take)
     if cache:

@@ -4,6 +4,7 @@ import json
 import os
 
 import kzoo.data
+from kzoo.export.inference import model_input_size, num_external_proposals
 from kzoo.models.registry import get_spec
 from kzoo.training.callbacks import NaNGuard, standard_callbacks
 from kzoo.training.pipeline import fit_dataset
@@ -71,12 +72,13 @@ def train(
         if spec.training_model is not None:
             fit_model = spec.training_model(model, training_settings)
         (compile_fn or spec.compile)(fit_model, strategy)
-    image_size = tuple(model.input_shape[1:3])
+    image_size = model_input_size(model)
+    num_proposals = num_external_proposals(model)
     train_ds = fit_dataset(
         spec, "train", batch_size, image_size, shuffle=True, repeat=steps_per_epoch is not None, dataset=dataset,
-        flip=flip, zoom_in=zoom_in,
+        flip=flip, zoom_in=zoom_in, num_proposals=num_proposals,
     )
-    val_ds = fit_dataset(spec, "validation", batch_size, image_size, dataset=dataset)
+    val_ds = fit_dataset(spec, "validation", batch_size, image_size, dataset=dataset, num_proposals=num_proposals)
     if validation_steps is not None:
         val_ds = val_ds.take(validation_steps)
     callbacks = standard_callbacks(out_dir, saved_model=model if fit_model is not model else None)

@@ -3,23 +3,14 @@
 import keras
 
 from kzoo.backbones import build_backbone
-from kzoo.layers import (
-    AnchorGenerator,
-    DetectionDecoder,
-    FeaturePyramid,
-    MultiLevelRoIAlign,
-    RegionProposals,
-    RoIAlign,
-    RoIBoxHead,
-    RoIPooling,
-    RPNHead,
-)
+from kzoo.layers import AnchorGenerator, FeaturePyramid, RegionProposals, RPNHead
 from kzoo.models.two_stage import graph
+from kzoo.models.two_stage.roi_heads import box_head_layer, roi_pool_layer, two_stage_decoder
 from kzoo.models.two_stage.settings import RoIHeadSettings, RPNSettings, TrainingSettings, settings_from
 
 VARIANTS = ("fpn", "c4")
 # FPN: RPN on P2-P6 (P6 a subsampled P5), RoIs on P2-P5 by size (Lin et al.).
-FPN_RPN_LEVELS, FPN_ROI_LEVELS = (2, 6), (2, 5)
+FPN_RPN_LEVELS = (2, 6)
 C4_STRIDE = 16
 
 
@@ -35,38 +26,6 @@ def _anchor_generator(variant, rpn):
     if len(sizes) != len(strides):
         raise ValueError(f"anchor_sizes needs one size per RPN level {strides}, got {sizes}")
     return AnchorGenerator(strides, sizes, scales, rpn.aspect_ratios, name=graph.ANCHORS)
-
-
-def _roi_pool(variant, roi_heads, image_size):
-    if roi_heads.pooling not in ("align", "pool"):
-        raise ValueError(f"pooling must be 'align' or 'pool', got {roi_heads.pooling!r}")
-    if variant == "fpn":
-        if roi_heads.pooling != "align":
-            raise ValueError("the FPN variant pools with RoIAlign on each RoI's level; use pooling='align'")
-        low, high = FPN_ROI_LEVELS
-        return MultiLevelRoIAlign(
-            roi_heads.output_size, roi_heads.sampling_ratio, min_level=low, max_level=high, image_size=image_size,
-            name=graph.ROI_POOL,
-        )
-    if roi_heads.pooling == "pool":
-        return RoIPooling(roi_heads.output_size, name=graph.ROI_POOL)
-    return RoIAlign(roi_heads.output_size, roi_heads.sampling_ratio, name=graph.ROI_POOL)
-
-
-def two_stage_decoder(num_classes, roi_heads):
-    """The second stage's decoding: softmax over C + 1, per-class deltas on the RoIs, per-class NMS."""
-    return DetectionDecoder(
-        num_classes,
-        iou_threshold=roi_heads.iou_threshold,
-        score_threshold=roi_heads.score_threshold,
-        max_detections=roi_heads.max_detections,
-        pre_nms_top_k=1000,
-        activation="softmax",
-        has_background=True,
-        box_weights=roi_heads.box_weights,
-        skip_empty_anchors=True,
-        name=graph.DECODER,
-    )
 
 
 def build_faster_rcnn(
@@ -136,22 +95,18 @@ def build_faster_rcnn(
     neck = None
     if variant == "fpn":
         neck = FeaturePyramid(fpn_channels, FPN_RPN_LEVELS[0], FPN_RPN_LEVELS[1], "pool", name=graph.NECK)
-    features = build_backbone(backbone, input_shape, weights=weights)
     if variant == "c4":
-        # Only the stride-16 map is read: the stages above it are left out of the graph.
-        level = f"P{C4_STRIDE.bit_length() - 1}"
-        features = keras.Model(features.input, {level: features.output[level]}, name=features.name)
+        features = graph.single_level_backbone(backbone, input_shape, weights, f"P{C4_STRIDE.bit_length() - 1}")
+    else:
+        features = build_backbone(backbone, input_shape, weights=weights)
     parts = graph.TwoStageParts(
         backbone=features,
         neck=neck,
         rpn_head=RPNHead(anchors.anchors_per_location, rpn.num_channels, name=graph.RPN_HEAD),
         anchors=anchors,
         proposals=RegionProposals(rpn.pre_nms_top_k, rpn.post_nms_top_k, rpn.iou_threshold, name=graph.PROPOSALS),
-        roi_pool=_roi_pool(variant, roi_heads, (height, width)),
-        box_head=RoIBoxHead(
-            num_classes, roi_heads.representation_size, roi_heads.num_fc, roi_heads.class_specific_boxes,
-            name=graph.BOX_HEAD,
-        ),
+        roi_pool=roi_pool_layer(variant, roi_heads, (height, width)),
+        box_head=box_head_layer(num_classes, roi_heads),
         decoder=two_stage_decoder(num_classes, roi_heads),
         feature_level=f"P{C4_STRIDE.bit_length() - 1}",
     )

@@ -20,12 +20,14 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from kzoo.backbones import build_backbone
 from kzoo.layers import MultiLevelRoIAlign, RegionProposals, RoIHeadLosses, RoISampler, RPNLosses
 
 # Layer names shared by every two-stage model.
 NECK, RPN_HEAD, ANCHORS, PROPOSALS = "fpn", "rpn_head", "anchors", "proposals"
 ROI_POOL, BOX_HEAD, DECODER = "roi_pool", "box_head", "detections"
-LOSS_NAMES = ("rpn_objectness", "rpn_box", "roi_class", "roi_box")
+ROI_LOSS_NAMES = ("roi_class", "roi_box")
+LOSS_NAMES = ("rpn_objectness", "rpn_box") + ROI_LOSS_NAMES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +77,16 @@ class TwoStageParts:
         if isinstance(self.roi_pool, MultiLevelRoIAlign):
             return self.roi_pool([features, boxes])
         return self.roi_pool([features[self.feature_level], boxes])
+
+
+def single_level_backbone(name, input_shape, weights=None, level="P4"):
+    """A backbone cut at one level (stride 16 for P4: VGG16's conv5, ResNet's C4).
+
+    The stages above ``level`` are left out of the graph, so they cost
+    nothing and hold no weights that would never train.
+    """
+    features = build_backbone(name, input_shape, weights=weights)
+    return keras.Model(features.input, {level: features.output[level]}, name=features.name)
 
 
 def inference_graph(parts, images, proposals=None):

@@ -1,6 +1,7 @@
 """How two-stage detectors meet ``model.fit``: padded ground truth in, per-loss outputs compiled."""
 
 import keras
+import tensorflow as tf
 
 from kzoo.losses import ModelOutputLoss
 from kzoo.models.two_stage import graph
@@ -17,6 +18,20 @@ def two_stage_targets(element, image_size, max_boxes=MAX_BOXES):
     the training graph, from the model's own anchors and proposals.
     """
     return graph.groundtruth_inputs(element, image_size, max_boxes), graph.zero_targets()
+
+
+def external_proposal_targets(element, image_size, max_boxes=MAX_BOXES):
+    """Like ``two_stage_targets``, for models with external proposals: the element's ``proposals`` go along.
+
+    The elements need ``proposals`` [P, 4] (``kzoo.data.proposal_cache.attach_proposals``;
+    ``kzoo.training.train`` attaches them), and the losses are the second stage's only.
+    """
+    if "proposals" not in element:
+        raise ValueError("this model trains on external proposals: attach them to the elements first "
+                         "(kzoo.data.proposal_cache.attach_proposals)")
+    inputs = graph.groundtruth_inputs(element, image_size, max_boxes)
+    inputs["proposals"] = tf.cast(element["proposals"], tf.float32)
+    return inputs, graph.zero_targets(graph.ROI_LOSS_NAMES)
 
 
 def compile_two_stage(training_model, strategy=None, learning_rate=1e-3, loss_weights=None):
