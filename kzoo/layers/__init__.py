@@ -16,6 +16,8 @@ from kzoo.layers.max_unpooling_2d import MaxUnpooling2D
 from kzoo.layers.multi_level_roi_align import MultiLevelRoIAlign
 from kzoo.layers.nearest_unpooling_2d import NearestUnpooling2D
 from kzoo.layers.ps_roi_align import PSRoIAlign
+from kzoo.layers.rcnn_head import RCNNHead
+from kzoo.layers.rcnn_posthoc_losses import RCNNPostHocLosses
 from kzoo.layers.region_proposals import RegionProposals
 from kzoo.layers.roi_align import RoIAlign
 from kzoo.layers.roi_box_head import RoIBoxHead
@@ -25,3 +27,4 @@ from kzoo.layers.roi_sampler import RoISampler
 from kzoo.layers.rpn_head import RPNHead
 from kzoo.layers.rpn_losses import RPNLosses
 from kzoo.layers.transpose_conv_upsampling import TransposeConvUpsampling
+from kzoo.layers.warped_regions import WarpedRegions

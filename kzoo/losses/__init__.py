@@ -33,3 +33,4 @@ from kzoo.losses.mask import MaskLoss
 from kzoo.losses.mask import mask_loss
 from kzoo.losses.mask import per_class_mask_targets
 from kzoo.losses.model_output_loss import ModelOutputLoss
+from kzoo.losses.svm import box_least_squares_loss, svm_hinge_loss

@@ -143,6 +143,17 @@ MODELS = {
         dataset="shapes",
     ),
     # Region-based detectors: detections come out of the graph; training builds its own graph.
+    "rcnn": ModelSpec(
+        build=two_stage.build_rcnn,
+        decode=two_stage.identity_decode,
+        compile=two_stage.compile_two_stage,
+        targets=two_stage.external_proposal_targets,
+        evaluate=evaluate_detection,
+        task="detection",
+        dataset="shapes",
+        training_model=two_stage.rcnn_training_model,
+        small_config=dict(num_proposals=16, crop_size=32, representation_size=16),
+    ),
     "fast_rcnn": ModelSpec(
         build=two_stage.build_fast_rcnn,
         decode=two_stage.identity_decode,

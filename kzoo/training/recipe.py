@@ -57,7 +57,7 @@ def recipe_parser(
     return parser
 
 
-def train_recipe(args, compile_fn, model_kwargs=None, training_settings=None):
+def train_recipe(args, compile_fn, model_kwargs=None, training_settings=None, initial_weights=None):
     """``train`` the recipe's model with the parsed common arguments; returns (model, history dict).
 
     Args:
@@ -66,6 +66,7 @@ def train_recipe(args, compile_fn, model_kwargs=None, training_settings=None):
         model_kwargs: the model's own builder arguments; backbone and input
             shape come from ``args``.
         training_settings: the training graph's settings (region-based models).
+        initial_weights: a ``.keras`` checkpoint to start from.
     """
     kwargs = {"backbone": args.backbone, "input_shape": (args.image_size, args.image_size, 3)}
     kwargs.update(model_kwargs or {})
@@ -84,6 +85,7 @@ def train_recipe(args, compile_fn, model_kwargs=None, training_settings=None):
         cpu_replicas=args.cpu_replicas,
         verbose=args.verbose,
         training_settings=training_settings,
+        initial_weights=initial_weights,
     )
 
 

@@ -26,6 +26,7 @@ def train(
     cpu_replicas=None,
     verbose=1,
     training_settings=None,
+    initial_weights=None,
 ):
     """Train model ``model_name`` with ``model.fit`` under ``make_strategy``.
 
@@ -49,6 +50,8 @@ def train(
         training_settings: for models with a training graph (region-based
             detectors), the settings ``spec.training_model`` takes (e.g. a
             dict of ``kzoo.models.two_stage.TrainingSettings`` fields).
+        initial_weights: a ``.keras`` checkpoint of the same architecture
+            to start from (R-CNN's second stage starts from its first).
 
     Returns:
         (model, history dict). The model is the one ``kzoo.build`` returns
@@ -68,6 +71,8 @@ def train(
         raise ValueError(f"model {model_name!r} has no training graph; training_settings apply to region-based models")
     with strategy.scope():
         model = spec.build(**kwargs)
+        if initial_weights is not None:
+            model.load_weights(initial_weights)
         fit_model = model
         if spec.training_model is not None:
             fit_model = spec.training_model(model, training_settings)

@@ -15,6 +15,7 @@ from tests.helpers import assert_same_detections, check_model, prediction_inputs
 SMALL_TRAINING = {
     "faster_rcnn": {"rpn_pre_nms_top_k": 200, "rpn_post_nms_top_k": 64, "rpn_num_samples": 64, "roi_num_samples": 32},
     "fast_rcnn": {"roi_num_samples": 32},
+    "rcnn": {"num_samples": 8},
 }
 PREDICTION_KEYS = {
     "classification": {"probabilities", "classes"},
