@@ -55,6 +55,16 @@ CONFIGS = {
         training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=64),
         learning_rate=2e-3, batch_size=8,
     ),
+    "fast_rcnn": dict(
+        model=dict(backbone="tiny", num_proposals=300, roi_heads={"representation_size": 256}),
+        training=dict(roi_num_samples=64), learning_rate=2e-3, batch_size=8,
+    ),
+    # R-CNN's two stages: 80 % of the budget fine-tunes the CNN, 20 % trains the SVMs and box regressors.
+    "rcnn": dict(
+        model=dict(backbone="tiny", num_proposals=300, crop_size=64, representation_size=256),
+        stages=[(0.8, dict(stage="finetune", num_samples=32)), (0.2, dict(stage="svm", num_samples=32))],
+        learning_rate=2e-3, batch_size=8,
+    ),
     "faster_rcnn_c4": dict(
         builds="faster_rcnn",
         model=dict(
@@ -85,18 +95,26 @@ def run(
     image_size = tuple(info.image_size)
     keras.utils.set_random_seed(0)
     model = kzoo.build(registered, num_classes=info.num_classes, input_shape=image_size + (3,), **config["model"])
-    # Region-based detectors fit their training graph, which shares the model's weights.
-    fit_model = model if spec.training_model is None else spec.training_model(model, config.get("training"))
-    spec.compile(fit_model)
     batch_size = config["batch_size"]
     num_proposals = num_external_proposals(model)
     train = fit_dataset(
         spec, "train", batch_size, image_size, shuffle=True, dataset=dataset, take=train_limit,
         num_proposals=num_proposals,
     )
-    budget = TimeBudget(minutes * 60.0, clock=clock, base_learning_rate=config["learning_rate"], warmup_steps=100, whole_epochs=True)
+    # A model trained in stages (R-CNN) splits the budget; the others have one stage.
+    stages = config.get("stages", [(1.0, config.get("training"))])
     start = time.perf_counter()
-    fit_model.fit(train, epochs=max_epochs, callbacks=[budget], verbose=verbose)
+    epochs = steps = 0
+    for share, settings in stages:
+        # Region-based detectors fit their training graph, which shares the model's weights.
+        fit_model = model if spec.training_model is None else spec.training_model(model, settings)
+        spec.compile(fit_model)
+        budget = TimeBudget(
+            share * minutes * 60.0, clock=clock, base_learning_rate=config["learning_rate"], warmup_steps=100,
+            whole_epochs=True,
+        )
+        fit_model.fit(train, epochs=max_epochs, callbacks=[budget], verbose=verbose)
+        epochs, steps = epochs + budget.epochs, steps + budget.steps
     train_seconds = time.perf_counter() - start
     if out_dir:
         save_trained(model, out_dir, name if dataset == spec.dataset else f"{name}_{dataset.replace('/', '_')}")
@@ -111,8 +129,8 @@ def run(
         "dataset": dataset,
         "backbone": config["model"].get("backbone"),
         "parameters": model.count_params(),
-        "epochs": budget.epochs,
-        "steps": budget.steps,
+        "epochs": epochs,
+        "steps": steps,
         "train_seconds": round(train_seconds, 1),
         **{key: metrics[key] for key in ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR100")},
         "per_class_AP": metrics["per_class_AP"],
