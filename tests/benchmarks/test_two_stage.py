@@ -81,7 +81,9 @@ def test_step_times_the_one_pass_and_two_pass_steps():
         training=dict(rpn_pre_nms_top_k=100, rpn_post_nms_top_k=32, rpn_num_samples=32, roi_num_samples=16),
     )
     rows = {row["step"]: row for row in result["rows"]}
-    assert set(rows) == {"one-pass (train_on_batch)", "one-pass", "two-pass (backbone twice)"}
+    assert set(rows) == {
+        "one-pass (train_on_batch)", "one-pass", "two-pass (backbone twice)", "inference forward alone",
+    }
     assert all(row["ms"] > 0 for row in rows.values())
     assert rows["one-pass"]["vs_one_pass"] == pytest.approx(1.0)
     assert "two-pass" in two_stage.format_step(result)
