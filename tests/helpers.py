@@ -63,7 +63,15 @@ def to_tflite(fn_or_model, example_inputs, quantize=None, representative_data=No
             fn = lambda *xs: model(list(xs), training=False)  # noqa: E731
     else:
         fn = fn_or_model
-    return convert_callable(fn, specs, quantize, representative_data, trackable=fn_or_model)
+    flatbuffer = convert_callable(fn, specs, quantize, representative_data, trackable=fn_or_model)
+    assert_builtin_ops_only(flatbuffer)
+    return flatbuffer
+
+
+def assert_builtin_ops_only(tflite_file_or_bytes):
+    """Every op of a converted file is a TFLite builtin: no Flex (SELECT_TF_OPS) op, no CUSTOM op."""
+    ops = tflite_op_names(tflite_file_or_bytes)
+    assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"], sorted(ops)
 
 
 def run_tflite(tflite_bytes, inputs):

@@ -13,6 +13,9 @@ def split_cpu(replicas):
     GPUs, which is how kzoo tests its distributed recipes.
     """
     cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if current is not None and len(current) == replicas:
+        return  # already split so (a staged recipe trains twice in one process)
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
 
 

@@ -10,7 +10,13 @@ import tensorflow as tf
 
 import kzoo
 from kzoo.export import export_tflite, load_predictor, make_inference_fn
-from tests.helpers import assert_same_detections, check_model, prediction_inputs, small_model_and_batch, tflite_op_names
+from tests.helpers import (
+    assert_builtin_ops_only,
+    assert_same_detections,
+    check_model,
+    prediction_inputs,
+    small_model_and_batch,
+)
 
 SMALL_TRAINING = {
     "faster_rcnn": {"rpn_pre_nms_top_k": 200, "rpn_post_nms_top_k": 64, "rpn_num_samples": 64, "roi_num_samples": 32},
@@ -51,8 +57,7 @@ def test_exports_match_keras(name, small_export, tmp_path):
     served = load_predictor(exported.path).predict(**feed)
     lite_path = export_tflite(exported.model, str(tmp_path / f"{name}.tflite"))
     # Builtin ops only: no Flex (SELECT_TF_OPS) delegate, no custom op a stock runtime lacks.
-    ops = tflite_op_names(lite_path)
-    assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"], sorted(ops)
+    assert_builtin_ops_only(lite_path)
     lite = load_predictor(lite_path).predict(**feed)
     for key, value in expected.items():
         if np.issubdtype(value.dtype, np.integer):
@@ -70,3 +75,16 @@ def test_exports_match_keras(name, small_export, tmp_path):
         else:
             # TFLite kernels differ from TF's in float rounding order.
             np.testing.assert_allclose(lite[key], value, atol=1e-4, err_msg=key)
+
+
+@pytest.mark.parametrize("name", kzoo.list_models())
+def test_saved_model_serves_any_batch_size(name, small_export):
+    exported = small_export(name)
+    # Three images: the two of the export and the first again; each row must not depend on the others.
+    feed = {key: np.concatenate([value, value[:1]]) for key, value in exported.feed.items()}
+    expected = {k: v.numpy() for k, v in make_inference_fn(exported.model)(**feed).items()}
+    predictor = load_predictor(exported.path)
+    for count in (1, 3):
+        got = predictor.predict(**{key: value[:count] for key, value in feed.items()})
+        for key, value in expected.items():
+            np.testing.assert_allclose(got[key], value[:count], atol=1e-5, err_msg=key)

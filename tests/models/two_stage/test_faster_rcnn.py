@@ -1,5 +1,5 @@
 """Faster R-CNN beyond the registry-wide checks: the C4 variant, the training graph's edge cases,
-the saved decoding settings, dynamic batches and distributed training."""
+the saved decoding settings and distributed training."""
 
 import json
 import os
@@ -15,7 +15,7 @@ import kzoo
 from kzoo.export import export_saved_model, export_tflite, load_predictor, make_inference_fn
 from kzoo.models.registry import get_spec
 from kzoo.models.two_stage import graph
-from tests.helpers import REPO, assert_same_detections, check_model, small_model_and_batch, tflite_op_names
+from tests.helpers import REPO, assert_builtin_ops_only, assert_same_detections, check_model, small_model_and_batch
 
 SMALL = get_spec("faster_rcnn").small_config
 TRAINING = {"rpn_pre_nms_top_k": 200, "rpn_post_nms_top_k": 64, "rpn_num_samples": 64, "roi_num_samples": 32}
@@ -49,7 +49,7 @@ def test_c4_variant_with_roi_pooling_trains_reloads_and_exports_with_parity(tmp_
     for key, value in expected.items():
         np.testing.assert_allclose(served[key], value, atol=1e-5, err_msg=key)
     assert_same_detections(lite, expected, atol=1e-4)
-    assert not any(name.startswith("Flex") or name == "CUSTOM" for name in tflite_op_names(tmp_path / "c4.tflite"))
+    assert_builtin_ops_only(tmp_path / "c4.tflite")
 
 
 def test_an_image_without_objects_gives_finite_losses_and_zero_box_losses():
@@ -98,17 +98,6 @@ def test_bad_settings_are_refused_by_name():
         _build(roi_heads={"pooling": "pool"})
     with pytest.raises(ValueError, match="unknown TrainingSettings fields"):
         get_spec("faster_rcnn").training_model(_build(), {"roi_samples": 3})
-
-
-def test_saved_model_serves_any_batch_size(small_export):
-    exported = small_export("faster_rcnn")
-    images = np.concatenate([exported.images, exported.images[:1]])
-    expected = {k: v.numpy() for k, v in make_inference_fn(exported.model)(tf.constant(images)).items()}
-    predictor = load_predictor(exported.path)
-    for batch in (images[:1], images):
-        got = predictor.predict(batch)
-        for key, value in expected.items():
-            np.testing.assert_allclose(got[key], value[: len(batch)], atol=1e-5, err_msg=key)
 
 
 def test_recipe_trains_on_two_replicas_and_reports_the_four_losses(tmp_path):

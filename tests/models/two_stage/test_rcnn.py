@@ -98,16 +98,19 @@ def test_the_svm_stage_trains_svms_and_boxes_on_a_frozen_cnn():
         rcnn_training_model(model, {"stage": "bounding boxes"})
 
 
-def test_recipe_runs_both_stages(tmp_path):
+def test_recipe_runs_both_stages_on_two_replicas(tmp_path):
     out = tmp_path / "run"
     command = [
-        sys.executable, os.path.join(REPO, "recipes", "rcnn.py"), "--dataset", "shapes/tiny", "--image-size", "64",
+        sys.executable, os.path.join(REPO, "recipes", "rcnn.py"), "--cpu-replicas", "2",
+        "--dataset", "shapes/tiny", "--image-size", "64",
         "--epochs", "1", "--svm-epochs", "1", "--steps-per-epoch", "1", "--validation-steps", "1", "--batch-size", "2",
         "--proposals", "16", "--crop-size", "32", "--fc", "16", "--regions", "8", "--out", str(out), "--verbose", "0",
     ]
     subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert (out / "finetune" / "best.keras").exists() and (out / "best.keras").exists()
-    history = json.loads((out / "history.json").read_text())["history"]
+    record = json.loads((out / "history.json").read_text())
+    history = record["history"]
+    assert record["replicas"] == 2 and history["replica_0_examples"][-1] == history["replica_1_examples"][-1] == 1.0
     assert history["roi_box_loss"][-1] > 0.0  # the box regressors train in the second stage only
     model = keras.saving.load_model(out / "best.keras", safe_mode=True)
     assert model.name == "rcnn"
