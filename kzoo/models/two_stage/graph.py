@@ -42,7 +42,7 @@ class TwoStageParts:
     roi_pool: keras.layers.Layer
     box_head: keras.layers.Layer
     decoder: keras.layers.Layer
-    feature_level: str = "P4"
+    feature_level: str = "P4"  # the map RPN and RoI pooling read when there is no neck
 
     @classmethod
     def from_model(cls, model):
@@ -51,10 +51,10 @@ class TwoStageParts:
         backbones = [layer for layer in model.layers if isinstance(layer, keras.Model)]
         if len(backbones) != 1 or ROI_POOL not in names or BOX_HEAD not in names:
             raise ValueError(f"model {model.name!r} is not a kzoo two-stage detector")
-        anchors = names.get(ANCHORS)
-        level = "P4" if anchors is None else f"P{anchors.strides[0].bit_length() - 1}"
+        # Without a neck the backbone was cut at the one level the heads read.
+        level = sorted(backbones[0].output)[-1]
         return cls(
-            backbone=backbones[0], neck=names.get(NECK), rpn_head=names.get(RPN_HEAD), anchors=anchors,
+            backbone=backbones[0], neck=names.get(NECK), rpn_head=names.get(RPN_HEAD), anchors=names.get(ANCHORS),
             proposals=names.get(PROPOSALS), roi_pool=names[ROI_POOL], box_head=names[BOX_HEAD],
             decoder=names[DECODER], feature_level=level,
         )
