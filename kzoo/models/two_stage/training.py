@@ -4,6 +4,8 @@ import keras
 import tensorflow as tf
 
 from kzoo.losses import ModelOutputLoss
+from kzoo.metrics.replica_usage import ReplicaUsage
+from kzoo.models.decoding import identity_decode  # noqa: F401 (re-exported by kzoo.models.two_stage)
 from kzoo.models.two_stage import graph
 
 # Ground-truth rows per image; objects beyond it are dropped (COCO images hold at most 93).
@@ -43,8 +45,6 @@ def compile_two_stage(training_model, strategy=None, learning_rate=1e-3, loss_we
         learning_rate: Adam's learning rate (or a schedule).
         loss_weights: optional dict of weights by loss name (1 each by default).
     """
-    from kzoo.metrics import ReplicaUsage
-
     names = list(training_model.output)
     metrics = None
     if strategy is not None:
@@ -55,8 +55,3 @@ def compile_two_stage(training_model, strategy=None, learning_rate=1e-3, loss_we
         loss_weights=loss_weights,
         metrics=metrics,
     )
-
-
-def identity_decode(model, outputs):
-    """Two-stage models decode inside their graph: their outputs are already the predictions."""
-    return outputs
