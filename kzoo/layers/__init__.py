@@ -8,6 +8,7 @@ from kzoo.layers.anchor_generator import AnchorGenerator
 from kzoo.layers.balanced_sampler import BalancedSampler
 from kzoo.layers.box_coder import BoxCoder
 from kzoo.layers.box_matcher import BoxMatcher
+from kzoo.layers.default_boxes import DefaultBoxes
 from kzoo.layers.detection_decoder import DetectionDecoder
 from kzoo.layers.feature_pyramid import FeaturePyramid
 from kzoo.layers.bed_of_nails_unpooling_2d import BedOfNailsUnpooling2D
@@ -26,5 +27,7 @@ from kzoo.layers.roi_pooling import RoIPooling
 from kzoo.layers.roi_sampler import RoISampler
 from kzoo.layers.rpn_head import RPNHead
 from kzoo.layers.rpn_losses import RPNLosses
+from kzoo.layers.sliding_windows import SlidingWindows
 from kzoo.layers.transpose_conv_upsampling import TransposeConvUpsampling
 from kzoo.layers.warped_regions import WarpedRegions
+from kzoo.layers.yolo_boxes import YoloBoxes

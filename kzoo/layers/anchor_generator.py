@@ -22,9 +22,8 @@ class AnchorGenerator(keras.layers.Layer):
 
     The defaults are RetinaNet's (P3-P7, size 4 x stride, 3 scales, 3 ratios);
     Faster R-CNN's single-level RPN is ``strides=(16,), sizes=(128,),
-    scales=(1, 2, 4)``. SSD default boxes and YOLO grid cells do not depend
-    on the image size: ``kzoo.ops.anchors.ssd_default_boxes`` and
-    ``yolo_grid_cells`` give them as constants.
+    scales=(1, 2, 4)``. SSD's default boxes, sized relative to the image,
+    are ``DefaultBoxes``; a sliding window's crops, ``SlidingWindows``.
 
     Args:
         strides: pixel stride of each level.

@@ -60,6 +60,9 @@ class DetectionDecoder(keras.layers.Layer):
             [N, A, 4], or [N, A, C, 4] with a set of deltas per class (Fast
             R-CNN; each candidate uses its class's deltas), class_outputs float32 [N, A, C] (or C + 1), anchors
             float32 [N, A, 4] (``AnchorGenerator``'s output) or [A, 4].
+            Or ``[boxes, class_outputs]`` with boxes float32 [N, A, 4] already
+            decoded (YOLO's grid, the sliding window's windows): nothing is
+            decoded, the rest is the same (``box_weights`` is unused).
 
     Returns:
         dict, as docs/design.md ("Predictions") names detection predictions:
@@ -74,7 +77,7 @@ class DetectionDecoder(keras.layers.Layer):
     >>> decoder = DetectionDecoder(num_classes=20, iou_threshold=0.5,
     ...                            score_threshold=0.05, max_detections=100)
     >>> detections = decoder([box_deltas, class_logits, anchors])
-    >>> detections = decoder.nms(boxes, scores)  # already decoded boxes
+    >>> detections = decoder([boxes, class_logits])  # already decoded boxes
 
     Reference:
         Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017
@@ -135,7 +138,12 @@ class DetectionDecoder(keras.layers.Layer):
         return class_outputs
 
     def call(self, inputs):
-        box_deltas, class_outputs, anchors = (tf.cast(x, tf.float32) for x in inputs)
+        if len(inputs) not in (2, 3):
+            raise ValueError("DetectionDecoder takes [box_deltas, class_outputs, anchors] or [boxes, class_outputs]")
+        box_deltas, class_outputs = (tf.cast(x, tf.float32) for x in inputs[:2])
+        # Already decoded boxes: each is its own "anchor", and nothing is decoded.
+        decoded = len(inputs) == 2
+        anchors = box_deltas if decoded else tf.cast(inputs[2], tf.float32)
         expected = self.num_classes + int(self.has_background)
         if class_outputs.shape[-1] is not None and class_outputs.shape[-1] != expected:
             raise ValueError(f"class outputs need {expected} columns, got shape {class_outputs.shape}")
@@ -149,14 +157,17 @@ class DetectionDecoder(keras.layers.Layer):
             scores = tf.where(empty[..., None], floor, scores)
         # Candidates are chosen before decoding, so only pre_nms_top_k boxes per image are decoded.
         anchor_index, scores, classes = nms_ops.select_top_candidates(scores, self.pre_nms_top_k, self.class_agnostic)
-        deltas = tf.gather(box_deltas, anchor_index, batch_dims=1)
-        if deltas.shape.rank == 4:
-            # Class-specific deltas: each candidate takes its own class's (one shared set is class 0).
-            own = classes if deltas.shape[2] > 1 else tf.zeros_like(classes)
-            deltas = tf.gather(deltas, own, batch_dims=2)
         batch_dims = 1 if anchors.shape.rank == 3 else 0
         anchors = tf.gather(anchors, anchor_index, batch_dims=batch_dims)
-        boxes = tf.clip_by_value(box_coding.decode_boxes(deltas, anchors, self.box_weights), 0.0, 1.0)
+        if decoded:
+            boxes = tf.clip_by_value(anchors, 0.0, 1.0)
+        else:
+            deltas = tf.gather(box_deltas, anchor_index, batch_dims=1)
+            if deltas.shape.rank == 4:
+                # Class-specific deltas: each candidate takes its own class's (one shared set is class 0).
+                own = classes if deltas.shape[2] > 1 else tf.zeros_like(classes)
+                deltas = tf.gather(deltas, own, batch_dims=2)
+            boxes = tf.clip_by_value(box_coding.decode_boxes(deltas, anchors, self.box_weights), 0.0, 1.0)
         sigmoid = self.activation == "sigmoid"
         detections = nms_ops.nms_candidates(
             boxes,

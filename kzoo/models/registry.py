@@ -9,6 +9,7 @@ from kzoo.models import pose
 from kzoo.models import detection
 from kzoo.models import segmentation
 from kzoo.models import two_stage
+from kzoo.models.decoding import identity_decode
 from kzoo.models.classification.evaluate import evaluate as evaluate_classification
 from kzoo.models.detection.evaluate import evaluate as evaluate_detection
 from kzoo.models.localization.evaluate import evaluate as evaluate_localization
@@ -21,8 +22,9 @@ class ModelSpec:
     """How to build, feed, decode and judge one registered model.
 
     Attributes:
-        build: builder returning a functional ``keras.Model``: of raw head
-            outputs, or of the predictions themselves (region-based models).
+        build: builder returning a functional ``keras.Model``: of raw
+            outputs that ``decode`` turns into predictions, or of the
+            predictions themselves (every detector).
         decode: ``decode(model, outputs)`` -> the prediction dict
             (graph-safe TF ops; ``model`` gives access to its layers' config);
             the identity for models that decode inside their graph.
@@ -37,11 +39,13 @@ class ModelSpec:
             ``info`` the dataset's ``kzoo.data.DatasetInfo``).
         task: the task family ("classification", "segmentation", ...).
         dataset: the built-in dataset it trains on by default.
-        training_model: ``training_model(model)`` -> the graph ``fit``
-            trains, built from the model's own layers (so they share
-            weights), for models whose targets are built inside the graph
-            (region-based detectors); None when ``fit`` trains the model
-            itself on ``targets``.
+        training_model: ``training_model(model, settings=None)`` -> the
+            graph ``fit`` trains, built from the model's own layers (so they
+            share weights), for models whose built graph ends in its
+            predictions: the region-based detectors' graph of losses, whose
+            targets are built inside it, and the single-stage detectors' raw
+            head outputs; None when ``fit`` trains the model itself on
+            ``targets``.
         small_config: builder arguments of a small configuration, for tests
             and quick tries (besides the tiny backbone).
     """
@@ -105,47 +109,56 @@ MODELS = {
             "unet": segmentation.build_unet,
         }.items()
     },
-    # Single-stage detectors: raw head outputs, decoded with NMS into detection predictions.
+    # Single-stage detectors: detections come out of the graph; fit trains the raw head outputs.
     "retinanet": ModelSpec(
         build=detection.build_retinanet,
-        decode=detection.decode_retinanet,
+        decode=identity_decode,
         compile=detection.compile_retinanet,
         targets=detection.retinanet_targets,
         evaluate=evaluate_detection,
         task="detection",
         dataset="shapes",
+        training_model=detection.raw_outputs_model,
+        # Untrained, every anchor scores within ~1e-5 of the prior: at the paper's 0.01 nothing passes the
+        # 0.05 threshold, and near-ties at the cut would let TF's and TFLite's NMS keep different boxes.
+        # A prior of 0.5 gives detections, with logits near 0 (finely resolved in float32), and a short
+        # subnet and few detections keep the best, best separated scores.
+        small_config=dict(num_channels=32, num_convs=1, prior_probability=0.5, max_detections=10),
     ),
     "sliding_window_detector": ModelSpec(
         build=detection.build_sliding_window_detector,
-        decode=detection.decode_sliding_window_detector,
+        decode=identity_decode,
         compile=detection.compile_sliding_window_detector,
         targets=detection.sliding_window_targets,
         evaluate=evaluate_detection,
         task="detection",
         dataset="shapes",
+        training_model=detection.raw_outputs_model,
     ),
     "ssd": ModelSpec(
         build=detection.build_ssd,
-        decode=detection.decode_ssd,
+        decode=identity_decode,
         compile=detection.compile_ssd,
         targets=detection.ssd_targets,
         evaluate=evaluate_detection,
         task="detection",
         dataset="shapes",
+        training_model=detection.raw_outputs_model,
     ),
     "yolo": ModelSpec(
         build=detection.build_yolo,
-        decode=detection.decode_yolo,
+        decode=identity_decode,
         compile=detection.compile_yolo,
         targets=detection.yolo_targets,
         evaluate=evaluate_detection,
         task="detection",
         dataset="shapes",
+        training_model=detection.raw_outputs_model,
     ),
     # Region-based detectors: detections come out of the graph; training builds its own graph.
     "rcnn": ModelSpec(
         build=two_stage.build_rcnn,
-        decode=two_stage.identity_decode,
+        decode=identity_decode,
         compile=two_stage.compile_two_stage,
         targets=two_stage.external_proposal_targets,
         evaluate=evaluate_detection,
@@ -156,7 +169,7 @@ MODELS = {
     ),
     "fast_rcnn": ModelSpec(
         build=two_stage.build_fast_rcnn,
-        decode=two_stage.identity_decode,
+        decode=identity_decode,
         compile=two_stage.compile_two_stage,
         targets=two_stage.external_proposal_targets,
         evaluate=evaluate_detection,
@@ -169,7 +182,7 @@ MODELS = {
     ),
     "faster_rcnn": ModelSpec(
         build=two_stage.build_faster_rcnn,
-        decode=two_stage.identity_decode,
+        decode=identity_decode,
         compile=two_stage.compile_two_stage,
         targets=two_stage.two_stage_targets,
         evaluate=evaluate_detection,

@@ -9,4 +9,4 @@ imports nothing else from kzoo.
 
 from kzoo.ops import boxes
 from kzoo.ops import anchors, box_coding, masks, matching, nms, sampling
-from kzoo.ops import proposals, region_targets, roi_pooling, roi_sampling, unpooling
+from kzoo.ops import proposals, region_targets, roi_pooling, roi_sampling, unpooling, yolo

@@ -1,4 +1,4 @@
-"""Anchor boxes: pyramid grid anchors, SSD default boxes and YOLO grid cells.
+"""Anchor boxes: pyramid grid anchors, SSD default boxes, YOLO grid cells and sliding windows.
 
 All anchors are float32 ``[ymin, xmin, ymax, xmax]`` normalized to the image,
 like every box in kzoo. On each grid the anchors are ordered (row, column,
@@ -169,3 +169,32 @@ def yolo_grid_cells(grid_height, grid_width, priors=None):
     heights = [float(h) for h, _ in priors]
     widths = [float(w) for _, w in priors]
     return grid_anchors(grid_height, grid_width, 1.0 / grid_height, 1.0 / grid_width, heights, widths)
+
+
+def sliding_windows(level_sizes, window, stride):
+    """float32 [A, 4] windows of a crop classifier run convolutionally over images of ``level_sizes``.
+
+    On an image resized to ``h x w`` (one level of an image pyramid), window
+    ``(i, j)`` (row-major) covers pixels ``[i * stride, i * stride + window)``
+    x ``[j * stride, j * stride + window)``: normalized,
+    ``[i S / h, j S / w, (i S + W) / h, (j S + W) / w]``. There are
+    ``(h - W) // S + 1`` rows and ``(w - W) // S + 1`` columns, the output
+    size of unpadded convolutions of total stride S over W x W crops. Levels
+    are concatenated in order.
+
+    Args:
+        level_sizes: ``[(h, w), ...]`` Python ints, each at least ``window``.
+        window: W, the crop side in pixels.
+        stride: S, the step between crops in pixels.
+
+    Returns:
+        float32 [A, 4].
+    """
+    levels = []
+    for h, w in level_sizes:
+        rows, cols = (h - window) // stride + 1, (w - window) // stride + 1
+        # grid_anchors centres cell i at (i + offset) * stride; a window's centre is i S + W / 2.
+        levels.append(
+            grid_anchors(rows, cols, stride / h, stride / w, [window / h], [window / w], offset=window / (2 * stride))
+        )
+    return tf.concat(levels, axis=0)

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from kzoo.export.tflite_convert import convert_callable
 from kzoo.layers import AnchorGenerator, BalancedSampler, BoxCoder, BoxMatcher, DetectionDecoder, FeaturePyramid
+from kzoo.layers import DefaultBoxes, SlidingWindows, YoloBoxes
 from kzoo.ops import anchors as anchor_ops
 from kzoo.ops import matching, nms
 from tests.helpers import check_layer, run_tflite
@@ -43,6 +44,53 @@ def test_anchor_generator_layer():
     assert layer.num_anchors(32, 48) == 90 and layer.anchors_per_location == 3
     dynamic = keras.Model(inp := keras.Input((None, None, 3)), layer(inp))
     np.testing.assert_allclose(dynamic(images)[0], want.numpy(), atol=1e-6)
+
+
+def test_default_boxes_layer():
+    ratios = [(1.0, 2.0, 0.5), (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0), (2.0, 0.5)]
+    kwargs = dict(strides=(8, 16, 32), min_scale=0.1, max_scale=0.9, aspect_ratios=ratios)
+    images = np.zeros((2, 40, 64, 3), np.float32)
+    # Grids ceil(40 / s) x ceil(64 / s): 5 x 8, 3 x 4, 2 x 2; 4, 6 and 2 boxes (no extra square without ratio 1).
+    (out,) = check_layer(DefaultBoxes, kwargs, images, expected_output_shapes=[(2, 40 * 4 + 12 * 6 + 4 * 2, 4)])
+    want = anchor_ops.ssd_default_boxes([(5, 8), (3, 4), (2, 2)], 0.1, 0.9, ratios).numpy()
+    np.testing.assert_allclose(out[0], want, atol=1e-6)
+    np.testing.assert_allclose(out[1], want, atol=1e-6)
+    layer = DefaultBoxes(**kwargs)
+    assert layer.boxes_per_location == [4, 6, 2] and layer.num_boxes(40, 64) == 240
+    assert DefaultBoxes(strides=(8, 16), aspect_ratios=(1.0, 2.0)).aspect_ratios == ((1.0, 2.0), (1.0, 2.0))
+    with pytest.raises(ValueError, match="aspect ratios"):
+        DefaultBoxes(strides=(8, 16), aspect_ratios=[(1.0,)] * 3)
+
+
+def test_sliding_windows_layer():
+    levels = [np.zeros((2, 64, 48, 3), np.float32), np.zeros((2, 32, 32, 3), np.float32)]
+    (out,) = check_layer(SlidingWindows, dict(window=32, stride=8), levels, expected_output_shapes=[(2, 5 * 3 + 1, 4)])
+    # Window (i, j) of an h x w level covers pixels [8 i, 8 i + 32) x [8 j, 8 j + 32).
+    want = [[8 * i / 64, 8 * j / 48, (8 * i + 32) / 64, (8 * j + 32) / 48] for i in range(5) for j in range(3)]
+    want.append([0.0, 0.0, 1.0, 1.0])
+    np.testing.assert_allclose(out[0], want, atol=1e-6)
+    np.testing.assert_allclose(out[1], want, atol=1e-6)
+    with pytest.raises(ValueError, match="no 32x32 window"):
+        SlidingWindows(window=32, stride=8)([keras.Input((16, 64, 3))])
+
+
+def test_yolo_boxes_layer():
+    rng = np.random.default_rng(3)
+    s, b, c = 3, 2, 4
+    grid = rng.normal(0, 2.0, (2, s, s, 5 * b + c)).astype(np.float32)
+    kwargs = dict(grid_size=s, boxes_per_cell=b, num_classes=c)
+    boxes, scores = check_layer(YoloBoxes, kwargs, grid, expected_output_shapes=[(2, s * s * b, 4), (2, s * s * b, c)])
+    parts = 1 / (1 + np.exp(-grid[..., : 5 * b].reshape(2, s, s, b, 5)))
+    rows, cols = np.meshgrid(np.arange(s), np.arange(s), indexing="ij")
+    cy, cx = (rows[..., None] + parts[..., 0]) / s, (cols[..., None] + parts[..., 1]) / s
+    h, w = parts[..., 2] ** 2, parts[..., 3] ** 2
+    want_boxes = np.clip(np.stack([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], -1), 0, 1).reshape(2, -1, 4)
+    probs = np.exp(grid[..., 5 * b:]) / np.exp(grid[..., 5 * b:]).sum(-1, keepdims=True)
+    want_scores = (parts[..., 4][..., None] * probs[:, :, :, None, :]).reshape(2, -1, c)
+    np.testing.assert_allclose(boxes, want_boxes, atol=1e-6)
+    np.testing.assert_allclose(scores, want_scores, atol=1e-6)
+    with pytest.raises(ValueError, match="takes grids"):
+        YoloBoxes(**kwargs)(keras.Input((s, s, 5 * b + c + 1)))
 
 
 def test_box_coder_layer():
@@ -215,6 +263,34 @@ def test_detection_decoder_softmax_with_background(class_agnostic):
     np.testing.assert_allclose(got["detection_scores"].numpy(), want["detection_scores"].numpy(), atol=1e-6)
     direct = decoder.nms(boxes, probs[..., 1:].astype(np.float32))
     np.testing.assert_array_equal(direct["num_detections"].numpy(), want["num_detections"].numpy())
+
+
+def test_detection_decoder_on_decoded_boxes_with_tflite():
+    """``[boxes, class_outputs]``: the same candidates and NMS, on boxes that need no decoding."""
+    rng = np.random.default_rng(7)
+    boxes = random_boxes(rng, (2, 80))
+    logits = rng.normal(0, 2.0, (2, 80, 4)).astype(np.float32)
+    kwargs = dict(
+        num_classes=3, iou_threshold=0.5, score_threshold=0.2, max_detections=12, pre_nms_top_k=50,
+        activation="softmax", has_background=True,
+    )
+    shapes = [(2, 12, 4), (2, 12), (2, 12), (2,)]
+    out = check_layer(DetectionDecoder, kwargs, [boxes, logits], expected_output_shapes=shapes)
+    got_boxes, classes, scores, count = out
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    want = nms.multiclass_nms(np.clip(boxes, 0, 1), probs[..., 1:].astype(np.float32), 12, 0.5, 0.2, 50)
+    np.testing.assert_array_equal(count, want["num_detections"].numpy())
+    np.testing.assert_array_equal(classes, want["detection_classes"].numpy())
+    np.testing.assert_allclose(got_boxes, want["detection_boxes"].numpy(), atol=1e-6)
+    np.testing.assert_allclose(scores, want["detection_scores"].numpy(), atol=1e-6)
+    assert 0 < count.min()
+    # Sigmoid outputs are thresholded on the logits, as with anchors.
+    sigmoid = DetectionDecoder(3, score_threshold=0.3, max_detections=10)([boxes, logits[..., :3]])
+    want = nms.multiclass_nms(np.clip(boxes, 0, 1), 1 / (1 + np.exp(-logits[..., :3])), 10, 0.5, 0.3)
+    np.testing.assert_array_equal(sigmoid["num_detections"].numpy(), want["num_detections"].numpy())
+    np.testing.assert_allclose(sigmoid["detection_scores"].numpy(), want["detection_scores"].numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="takes"):
+        DetectionDecoder(3)([boxes])
 
 
 def test_detection_decoder_no_detections_and_bad_inputs():

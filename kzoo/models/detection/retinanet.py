@@ -6,7 +6,7 @@ import keras
 from keras import layers
 
 from kzoo.backbones import build_backbone
-from kzoo.layers import DetectionDecoder, FeaturePyramid
+from kzoo.layers import AnchorGenerator, DetectionDecoder, FeaturePyramid
 from kzoo.losses import FocalLoss, SmoothL1Loss
 from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
@@ -35,6 +35,7 @@ def retinanet_anchors(image_size):
 
     The same anchors as ``kzoo.layers.AnchorGenerator(**ANCHORS)``, as a
     constant: they depend only on the image size, which is fixed per model.
+    The targets use them; the model decodes with its own ``"anchors"`` layer.
     """
     height, width = (int(s) for s in image_size)
     return anchor_ops.pyramid_anchors(height, width, **ANCHORS)
@@ -69,6 +70,10 @@ def build_retinanet(
     num_channels=256,
     num_convs=4,
     prior_probability=0.01,
+    score_threshold=0.05,
+    iou_threshold=0.5,
+    max_detections=100,
+    pre_nms_top_k=1000,
 ):
     """RetinaNet (Lin et al.): a one-stage detector with an FPN and focal loss.
 
@@ -83,6 +88,14 @@ def build_retinanet(
     with probability ``pi``: without it the loss of the ~100k easy negatives
     swamps the first steps.
 
+    The model decodes inside its graph: an ``AnchorGenerator`` (layer
+    ``"anchors"``) gives the anchors of the input size and a
+    ``DetectionDecoder`` (layer ``"detections"``) takes sigmoid scores, the
+    ``pre_nms_top_k`` best (anchor, class) pairs, decodes their boxes and
+    runs per-class NMS. Both layers' configs hold every setting, so a
+    reloaded checkpoint decodes as it was built. ``fit`` trains the raw
+    outputs (``kzoo.models.detection.raw_outputs_model``).
+
     Args:
         num_classes: number of object classes (no background).
         backbone: a name from ``kzoo.backbones.list_backbones()`` whose
@@ -93,12 +106,18 @@ def build_retinanet(
         num_channels: channels of the pyramid and the subnets (256 in the paper).
         num_convs: convolutions in each subnet before its output (4 in the paper).
         prior_probability: pi, the initial foreground probability (0.01).
+        score_threshold: detections must score above this (0.05).
+        iou_threshold: per-class NMS IoU (0.5).
+        max_detections: K, detections per image (100).
+        pre_nms_top_k: (anchor, class) candidates per image entering NMS (1000).
 
     Returns:
         A functional ``keras.Model`` named ``"retinanet"`` mapping images to
-        ``{"box_deltas": [N, A_total, 4], "class_logits": [N, A_total, C]}``,
-        anchors in ``AnchorGenerator`` order (P3 to P7, each row, column,
-        anchor). ``decode_retinanet`` turns them into detections.
+        the detection dict (``detection_boxes``, ``detection_scores``,
+        ``detection_classes``, ``num_detections``; docs/design.md,
+        "Predictions"). Its raw outputs are the layers ``"box_deltas"``
+        [N, A_total, 4] and ``"class_logits"`` [N, A_total, C], anchors in
+        ``AnchorGenerator`` order (P3 to P7, each row, column, anchor).
 
     Reference:
         Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
@@ -137,7 +156,21 @@ def build_retinanet(
         box_outputs.append(layers.Reshape((-1, 4), name=f"box_P{level}")(_apply(box_subnet, feature)))
     class_logits = layers.Concatenate(axis=1, name="class_logits")(class_outputs)
     box_deltas = layers.Concatenate(axis=1, name="box_deltas")(box_outputs)
-    return keras.Model(images, {"box_deltas": box_deltas, "class_logits": class_logits}, name="retinanet")
+    anchor_generator = AnchorGenerator(**ANCHORS, name="anchors")
+    if anchor_generator.num_anchors(height, width) != box_deltas.shape[1]:
+        raise ValueError(f"{box_deltas.shape[1]} box outputs for {anchor_generator.num_anchors(height, width)} anchors")
+    anchors = anchor_generator(images)
+    decoder = DetectionDecoder(
+        num_classes=num_classes,
+        iou_threshold=iou_threshold,
+        score_threshold=score_threshold,
+        max_detections=max_detections,
+        pre_nms_top_k=pre_nms_top_k,
+        activation="sigmoid",
+        box_weights=BOX_WEIGHTS,
+        name="detections",
+    )
+    return keras.Model(images, decoder([box_deltas, class_logits, anchors]), name="retinanet")
 
 
 def compile_retinanet(model, strategy=None, learning_rate=1e-3, smooth_l1_beta=0.11, alpha=0.25, gamma=2.0):
@@ -145,7 +178,9 @@ def compile_retinanet(model, strategy=None, learning_rate=1e-3, smooth_l1_beta=0
 
     Both terms are divided by the number of positive anchors in the global
     batch, as in the paper. Gradients are clipped by their global norm:
-    training from scratch, the first steps can be large.
+    training from scratch, the first steps can be large. ``model`` is the
+    model ``fit`` trains, of the raw outputs ``box_deltas`` and
+    ``class_logits`` (``raw_outputs_model``).
     """
     metrics = {"class_logits": [ReplicaUsage(strategy.num_replicas_in_sync)]} if strategy is not None else None
     model.compile(
@@ -169,18 +204,3 @@ def retinanet_targets(element, image_size):
         element, anchors, FOREGROUND_IOU, BACKGROUND_IOU, LOW_QUALITY_MATCHES, BOX_WEIGHTS
     )
     return target_ops.resize_image(element, image_size), {"box_deltas": box_targets, "class_logits": labels}
-
-
-def decode_retinanet(model, outputs, score_threshold=0.05, iou_threshold=0.5, max_detections=100):
-    """Raw outputs -> detections: sigmoid scores, top 1000 candidates, per-class NMS at IoU 0.5."""
-    anchors = retinanet_anchors(model.input_shape[1:3])
-    decoder = DetectionDecoder(
-        num_classes=outputs["class_logits"].shape[-1],
-        iou_threshold=iou_threshold,
-        score_threshold=score_threshold,
-        max_detections=max_detections,
-        pre_nms_top_k=1000,
-        activation="sigmoid",
-        box_weights=BOX_WEIGHTS,
-    )
-    return decoder([outputs["box_deltas"], outputs["class_logits"], anchors])

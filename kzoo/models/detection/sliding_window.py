@@ -1,10 +1,9 @@
 """The sliding-window detector: a crop classifier run over every position at several scales."""
 
 import keras
-import tensorflow as tf
 from keras import layers
 
-from kzoo.layers import DetectionDecoder, ImagePreprocessing
+from kzoo.layers import DetectionDecoder, ImagePreprocessing, SlidingWindows
 from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
 from kzoo.models.detection.image_pyramid import ImagePyramid
@@ -33,22 +32,18 @@ def windows_of_sizes(sizes):
 
     On an image resized to ``h x w``, window ``(i, j)`` (row-major) covers
     pixels ``[i * STRIDE, i * STRIDE + WINDOW)`` x ``[j * STRIDE, j * STRIDE + WINDOW)``,
-    which is ``[i S / h, j S / w, (i S + W) / h, (j S + W) / w]`` normalized.
+    which is ``[i S / h, j S / w, (i S + W) / h, (j S + W) / w]`` normalized
+    (``kzoo.ops.anchors.sliding_windows``).
     """
-    levels = []
-    for h, w in sizes:
-        rows, cols = (h - WINDOW) // STRIDE + 1, (w - WINDOW) // STRIDE + 1
-        # grid_anchors centres cell i at (i + offset) * stride; a window's centre is i S + W / 2.
-        levels.append(
-            anchor_ops.grid_anchors(
-                rows, cols, STRIDE / h, STRIDE / w, [WINDOW / h], [WINDOW / w], offset=WINDOW / (2 * STRIDE)
-            )
-        )
-    return tf.concat(levels, axis=0)
+    return anchor_ops.sliding_windows(sizes, WINDOW, STRIDE)
 
 
 def sliding_windows(image_size, scales=SCALES):
-    """float32 [A, 4] windows of the detector for images of ``image_size``, scale by scale."""
+    """float32 [A, 4] windows of the detector for images of ``image_size``, scale by scale.
+
+    The targets use them; the model decodes with its own ``"windows"`` layer
+    (``kzoo.layers.SlidingWindows`` over its image pyramid's levels).
+    """
     return windows_of_sizes(scaled_sizes(image_size, scales))
 
 
@@ -78,7 +73,14 @@ def build_crop_classifier(num_classes, backbone="tiny"):
 
 
 def build_sliding_window_detector(
-    num_classes, backbone="tiny", input_shape=(128, 128, 3), scales=SCALES
+    num_classes,
+    backbone="tiny",
+    input_shape=(128, 128, 3),
+    scales=SCALES,
+    score_threshold=0.05,
+    iou_threshold=0.5,
+    max_detections=100,
+    pre_nms_top_k=1000,
 ):
     """The lecture's first detector: classify crops at every position and scale, then NMS.
 
@@ -90,6 +92,14 @@ def build_sliding_window_detector(
     regressed. The cost grows with the total resized area: with the square
     of the image size, and as ``sum s_k ** 2`` over the scales.
 
+    The model decodes inside its graph: a ``SlidingWindows`` layer
+    (``"windows"``) gives the windows of the image pyramid's levels and a
+    ``DetectionDecoder`` (``"detections"``) takes softmax scores without the
+    background and runs per-class NMS on the windows. The layers' configs
+    (with the ``"image_pyramid"``'s scales) hold every setting, so a
+    reloaded checkpoint decodes as it was built. ``fit`` trains the raw
+    logits (``kzoo.models.detection.raw_outputs_model``).
+
     Args:
         num_classes: number of object classes (no background).
         backbone: the crop classifier, ``"tiny"`` or ``"small"``
@@ -97,11 +107,18 @@ def build_sliding_window_detector(
             so they cannot be run convolutionally as an exact crop classifier.
         input_shape: (H, W, 3) of float RGB images in [0, 255].
         scales: resize factors of the image pyramid.
+        score_threshold: detections must score above this (0.05).
+        iou_threshold: per-class NMS IoU (0.5).
+        max_detections: K, detections per image (100).
+        pre_nms_top_k: (window, class) candidates per image entering NMS (1000).
 
     Returns:
         A functional ``keras.Model`` named ``"sliding_window_detector"``
-        mapping images to class logits [N, A, C + 1] (background first), one
-        row per window of ``sliding_windows``.
+        mapping images to the detection dict (``detection_boxes``,
+        ``detection_scores``, ``detection_classes``, ``num_detections``;
+        docs/design.md, "Predictions"). Its raw output is the layer
+        ``"class_logits"``: [N, A, C + 1] (background first), one row per
+        window of ``sliding_windows``.
 
     Reference:
         Sermanet et al., "OverFeat: Integrated Recognition, Localization and
@@ -114,19 +131,36 @@ def build_sliding_window_detector(
 
     images = keras.Input(input_shape, name="images")
     pyramid = ImagePyramid(scales, min_size=WINDOW, name="image_pyramid")
+    levels = pyramid(images)
     per_scale = []
-    for k, ((h, w), scaled) in enumerate(zip(pyramid.level_sizes(height, width), pyramid(images))):
+    for k, ((h, w), scaled) in enumerate(zip(pyramid.level_sizes(height, width), levels)):
         logits = classifier(scaled)
         expected = ((h - WINDOW) // STRIDE + 1, (w - WINDOW) // STRIDE + 1)
         if tuple(logits.shape[1:3]) != expected:
             raise ValueError(f"crop classifier gives {tuple(logits.shape[1:3])} windows at scale {k}, not {expected}")
-        per_scale.append(layers.Reshape((-1, num_classes + 1), name=f"windows_{k}")(logits))
+        # With one scale, its windows are the raw output itself.
+        name = "class_logits" if len(levels) == 1 else f"windows_{k}"
+        per_scale.append(layers.Reshape((-1, num_classes + 1), name=name)(logits))
     logits = per_scale[0] if len(per_scale) == 1 else layers.Concatenate(axis=1, name="class_logits")(per_scale)
-    return keras.Model(images, logits, name="sliding_window_detector")
+    windows = SlidingWindows(WINDOW, STRIDE, name="windows")(levels)
+    decoder = DetectionDecoder(
+        num_classes=num_classes,
+        iou_threshold=iou_threshold,
+        score_threshold=score_threshold,
+        max_detections=max_detections,
+        pre_nms_top_k=pre_nms_top_k,
+        activation="softmax",
+        has_background=True,
+        name="detections",
+    )
+    return keras.Model(images, decoder([windows, logits]), name="sliding_window_detector")
 
 
 def compile_sliding_window_detector(model, strategy=None, learning_rate=1e-3, negative_ratio=3.0):
-    """Softmax cross-entropy over object windows and the hardest background windows (3:1), Adam."""
+    """Softmax cross-entropy over object windows and the hardest background windows (3:1), Adam.
+
+    ``model`` is the model ``fit`` trains, of the raw ``class_logits`` (``raw_outputs_model``).
+    """
     metrics = [ReplicaUsage(strategy.num_replicas_in_sync)] if strategy is not None else None
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
@@ -145,23 +179,3 @@ def sliding_window_targets(element, image_size, scales=SCALES):
     windows = sliding_windows(image_size, scales)
     labels, _ = target_ops.anchor_targets(element, windows, FOREGROUND_IOU, BACKGROUND_IOU, False, (1.0,) * 4)
     return target_ops.resize_image(element, image_size), target_ops.with_background_class(labels)
-
-
-def model_scaled_sizes(model):
-    """The (height, width) of each scale of a built (or reloaded) detector, read from its image pyramid."""
-    return model.get_layer("image_pyramid").level_sizes(*model.input_shape[1:3])
-
-
-def decode_sliding_window_detector(model, logits, score_threshold=0.05, iou_threshold=0.5, max_detections=100):
-    """Class logits -> detections: softmax without background, windows as boxes, per-class NMS."""
-    windows = windows_of_sizes(model_scaled_sizes(model))
-    scores = tf.nn.softmax(logits, axis=-1)[..., 1:]
-    boxes = tf.broadcast_to(windows[None], tf.concat([tf.shape(scores)[:1], tf.shape(windows)], 0))
-    decoder = DetectionDecoder(
-        num_classes=scores.shape[-1],
-        iou_threshold=iou_threshold,
-        score_threshold=score_threshold,
-        max_detections=max_detections,
-        activation=None,
-    )
-    return decoder.nms(boxes, scores)

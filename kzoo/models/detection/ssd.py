@@ -6,7 +6,7 @@ import keras
 from keras import layers
 
 from kzoo.backbones import build_backbone
-from kzoo.layers import DetectionDecoder
+from kzoo.layers import DefaultBoxes, DetectionDecoder
 from kzoo.losses import SmoothL1Loss
 from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
@@ -45,11 +45,25 @@ def feature_shapes(image_size):
 
 
 def ssd_default_boxes(image_size):
-    """float32 [A, 4] default boxes of an SSD for images of ``image_size`` (height, width)."""
+    """float32 [A, 4] default boxes of an SSD for images of ``image_size`` (height, width).
+
+    The targets use them; the model decodes with its own ``"default_boxes"``
+    layer (``kzoo.layers.DefaultBoxes``), built with the same settings.
+    """
     return anchor_ops.ssd_default_boxes(feature_shapes(image_size), MIN_SCALE, MAX_SCALE, ASPECT_RATIOS)
 
 
-def build_ssd(num_classes, backbone="tiny", input_shape=(128, 128, 3), weights=None, extra_channels=256):
+def build_ssd(
+    num_classes,
+    backbone="tiny",
+    input_shape=(128, 128, 3),
+    weights=None,
+    extra_channels=256,
+    score_threshold=0.05,
+    iou_threshold=0.45,
+    max_detections=100,
+    pre_nms_top_k=1000,
+):
     """SSD (Liu et al.): one network from image to boxes on a pyramid of feature maps.
 
     The backbone's stride 8, 16 and 32 maps and two extra feature layers
@@ -59,6 +73,14 @@ def build_ssd(num_classes, backbone="tiny", input_shape=(128, 128, 3), weights=N
     offsets. Default boxes have scales spread linearly from ``MIN_SCALE`` to
     ``MAX_SCALE`` over the levels and aspect ratios ``ASPECT_RATIOS``.
 
+    The model decodes inside its graph: a ``DefaultBoxes`` layer
+    (``"default_boxes"``) gives the default boxes of the input size and a
+    ``DetectionDecoder`` (``"detections"``) takes softmax scores without the
+    background, the ``pre_nms_top_k`` best (box, class) pairs, decodes their
+    boxes and runs per-class NMS. Both layers' configs hold every setting,
+    so a reloaded checkpoint decodes as it was built. ``fit`` trains the raw
+    outputs (``kzoo.models.detection.raw_outputs_model``).
+
     Args:
         num_classes: number of object classes (no background).
         backbone: a name from ``kzoo.backbones.list_backbones()`` with
@@ -67,11 +89,17 @@ def build_ssd(num_classes, backbone="tiny", input_shape=(128, 128, 3), weights=N
         input_shape: (H, W, 3) of float RGB images in [0, 255].
         weights: backbone weights (None, ``"imagenet"`` or a file path).
         extra_channels: channels of the extra feature layers (SSD300: 256 to 512).
+        score_threshold: detections must score above this (0.05).
+        iou_threshold: per-class NMS IoU (0.45, as the paper).
+        max_detections: K, detections per image (100).
+        pre_nms_top_k: (box, class) candidates per image entering NMS (1000).
 
     Returns:
-        A functional ``keras.Model`` named ``"ssd"`` mapping images to
-        ``{"box_deltas": [N, A, 4], "class_logits": [N, A, C + 1]}`` in
-        ``ssd_default_boxes`` order.
+        A functional ``keras.Model`` named ``"ssd"`` mapping images to the
+        detection dict (``detection_boxes``, ``detection_scores``,
+        ``detection_classes``, ``num_detections``; docs/design.md,
+        "Predictions"). Its raw outputs are the layers ``"box_deltas"``
+        [N, A, 4] and ``"class_logits"`` [N, A, C + 1], in default-box order.
 
     Reference:
         Liu et al., "SSD: Single Shot MultiBox Detector", ECCV 2016.
@@ -81,6 +109,7 @@ def build_ssd(num_classes, backbone="tiny", input_shape=(128, 128, 3), weights=N
     if None in tuple(input_shape[:2]):
         raise ValueError("SSD needs a fixed input size: its default boxes depend on it")
     features = build_backbone(backbone, input_shape, weights=weights)
+    default_boxes = DefaultBoxes(STRIDES, MIN_SCALE, MAX_SCALE, ASPECT_RATIOS, name="default_boxes")
 
     images = keras.Input(input_shape, name="images")
     maps = dict(features(images))
@@ -90,7 +119,8 @@ def build_ssd(num_classes, backbone="tiny", input_shape=(128, 128, 3), weights=N
         x = layers.Conv2D(extra_channels, 3, strides=2, padding="same", activation="relu", name=f"extra_{name}")(x)
         maps[name] = x
     class_outputs, box_outputs = [], []
-    for name, shape, count in zip(LEVELS, feature_shapes(input_shape[:2]), boxes_per_location()):
+    level_shapes = default_boxes.feature_shapes(*input_shape[:2])
+    for name, shape, count in zip(LEVELS, level_shapes, default_boxes.boxes_per_location, strict=True):
         if tuple(maps[name].shape[1:3]) != shape:
             raise ValueError(
                 f"backbone {backbone!r} gives {name} of size {tuple(maps[name].shape[1:3])} for input "
@@ -102,7 +132,18 @@ def build_ssd(num_classes, backbone="tiny", input_shape=(128, 128, 3), weights=N
         box_outputs.append(layers.Reshape((-1, 4), name=f"box_{name}_flat")(deltas))
     class_logits = layers.Concatenate(axis=1, name="class_logits")(class_outputs)
     box_deltas = layers.Concatenate(axis=1, name="box_deltas")(box_outputs)
-    return keras.Model(images, {"box_deltas": box_deltas, "class_logits": class_logits}, name="ssd")
+    decoder = DetectionDecoder(
+        num_classes=num_classes,
+        iou_threshold=iou_threshold,
+        score_threshold=score_threshold,
+        max_detections=max_detections,
+        pre_nms_top_k=pre_nms_top_k,
+        activation="softmax",
+        has_background=True,
+        box_weights=BOX_WEIGHTS,
+        name="detections",
+    )
+    return keras.Model(images, decoder([box_deltas, class_logits, default_boxes(images)]), name="ssd")
 
 
 def compile_ssd(model, strategy=None, learning_rate=1e-3, negative_ratio=3.0):
@@ -111,6 +152,8 @@ def compile_ssd(model, strategy=None, learning_rate=1e-3, negative_ratio=3.0):
     ``L_conf``: softmax cross-entropy of the positives and the hardest
     negatives (at most ``negative_ratio`` per positive, per image);
     ``L_loc``: smooth-L1 (beta 1) of the positives' deltas; N the positives.
+    ``model`` is the model ``fit`` trains, of the raw outputs ``box_deltas``
+    and ``class_logits`` (``raw_outputs_model``).
     """
     metrics = {"class_logits": [ReplicaUsage(strategy.num_replicas_in_sync)]} if strategy is not None else None
     model.compile(
@@ -134,18 +177,3 @@ def ssd_targets(element, image_size):
     )
     image = target_ops.resize_image(element, image_size)
     return image, {"box_deltas": box_targets, "class_logits": target_ops.with_background_class(labels)}
-
-
-def decode_ssd(model, outputs, score_threshold=0.05, iou_threshold=0.45, max_detections=100):
-    """Raw outputs -> detections: softmax scores without background, per-class NMS at IoU 0.45."""
-    decoder = DetectionDecoder(
-        num_classes=outputs["class_logits"].shape[-1] - 1,
-        iou_threshold=iou_threshold,
-        score_threshold=score_threshold,
-        max_detections=max_detections,
-        pre_nms_top_k=1000,
-        activation="softmax",
-        has_background=True,
-        box_weights=BOX_WEIGHTS,
-    )
-    return decoder([outputs["box_deltas"], outputs["class_logits"], ssd_default_boxes(model.input_shape[1:3])])

@@ -5,10 +5,10 @@ import tensorflow as tf
 from keras import layers
 
 from kzoo.backbones import build_backbone
-from kzoo.layers import DetectionDecoder
+from kzoo.layers import DetectionDecoder, YoloBoxes
 from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
-from kzoo.models.detection.yolo_loss import YoloLoss, split_yolo_output
+from kzoo.models.detection.yolo_loss import YoloLoss
 from kzoo.ops import boxes as box_ops
 
 GRID_SIZE = 7
@@ -25,6 +25,10 @@ def build_yolo(
     head_channels=256,
     hidden_units=1024,
     dropout=0.5,
+    score_threshold=0.005,
+    iou_threshold=0.5,
+    max_detections=100,
+    pre_nms_top_k=1000,
 ):
     """YOLO as in Redmon et al. (v1) and the lecture: detection as one regression.
 
@@ -35,6 +39,13 @@ def build_yolo(
     ``(y, x, sqrt_h, sqrt_w, confidence)`` and C class scores shared by the
     cell's boxes (see ``kzoo.models.detection.yolo_loss``). A cell is
     responsible for the objects whose centre falls in it.
+
+    The model decodes inside its graph: a ``YoloBoxes`` layer
+    (``"yolo_boxes"``) turns the grid into every predicted box with its
+    class-specific confidences ``Pr(class | object) * confidence``, and a
+    ``DetectionDecoder`` (``"detections"``) runs per-class NMS. Both layers'
+    configs hold every setting, so a reloaded checkpoint decodes as it was
+    built. ``fit`` trains the raw grid (``kzoo.models.detection.raw_outputs_model``).
 
     Args:
         num_classes: number of object classes (no background: the
@@ -48,10 +59,19 @@ def build_yolo(
         head_channels: channels of the convolution before the fully connected layers.
         hidden_units: width of the first fully connected layer (4096 in the paper).
         dropout: dropout rate after it.
+        score_threshold: detections must score above this (0.005, as Darknet
+            evaluates mAP: scores are a product of two probabilities and the
+            confidence learns to predict an IoU, so even good detections
+            score well below RetinaNet's).
+        iou_threshold: per-class NMS IoU (0.5).
+        max_detections: K, detections per image (100).
+        pre_nms_top_k: (box, class) candidates per image entering NMS (1000).
 
     Returns:
         A functional ``keras.Model`` named ``"yolo"`` mapping images to the
-        raw grid [N, S, S, 5B + C].
+        detection dict (``detection_boxes``, ``detection_scores``,
+        ``detection_classes``, ``num_detections``; docs/design.md,
+        "Predictions"). Its raw output is the layer ``"grid"`` [N, S, S, 5B + C].
 
     Reference:
         Redmon et al., "You Only Look Once: Unified, Real-Time Object
@@ -76,7 +96,17 @@ def build_yolo(
     class_scores = layers.Dense(s * s * num_classes, name="class_fc")(x)
     class_grid = layers.Reshape((s, s, num_classes), name="class_grid")(class_scores)
     grid = layers.Concatenate(axis=-1, name="grid")([box_grid, class_grid])
-    return keras.Model(images, grid, name="yolo")
+    boxes, scores = YoloBoxes(s, b, num_classes, name="yolo_boxes")(grid)
+    decoder = DetectionDecoder(
+        num_classes=num_classes,
+        iou_threshold=iou_threshold,
+        score_threshold=score_threshold,
+        max_detections=max_detections,
+        pre_nms_top_k=pre_nms_top_k,
+        activation=None,
+        name="detections",
+    )
+    return keras.Model(images, decoder([boxes, scores]), name="yolo")
 
 
 def yolo_config(model):
@@ -87,7 +117,10 @@ def yolo_config(model):
 
 
 def compile_yolo(model, strategy=None, learning_rate=1e-3, coord_weight=5.0, noobj_weight=0.5):
-    """YOLO's sum-squared loss with the paper's weights (lambda_coord 5, lambda_noobj 0.5), Adam."""
+    """YOLO's sum-squared loss with the paper's weights (lambda_coord 5, lambda_noobj 0.5), Adam.
+
+    ``model`` is the model ``fit`` trains, of the raw grid (``raw_outputs_model``).
+    """
     _, boxes, _ = yolo_config(model)
     metrics = [ReplicaUsage(strategy.num_replicas_in_sync)] if strategy is not None else None
     model.compile(
@@ -124,27 +157,3 @@ def yolo_targets(element, image_size, grid_size=GRID_SIZE):
         [cell_boxes, tf.cast(has_object, tf.float32)[:, None], tf.cast(cell_classes, tf.float32)[:, None]], axis=-1
     )
     return target_ops.resize_image(element, image_size), tf.reshape(cells, [grid_size, grid_size, 6])
-
-
-def decode_yolo(model, grid, score_threshold=0.005, iou_threshold=0.5, max_detections=100):
-    """Raw grid -> detections: class-specific confidence ``Pr(class | object) * confidence``, per-class NMS.
-
-    The score threshold is low (Darknet evaluates mAP at 0.005): scores are a
-    product of two probabilities and the confidence learns to predict an IoU,
-    so even good detections score well below RetinaNet's.
-    """
-    grid_size, boxes_per_cell, num_classes = yolo_config(model)
-    parts = split_yolo_output(grid, boxes_per_cell)
-    batch = tf.shape(grid)[:1]
-    count = grid_size * grid_size * boxes_per_cell
-    boxes = tf.reshape(tf.clip_by_value(parts["boxes"], 0.0, 1.0), tf.concat([batch, [count, 4]], 0))
-    scores = parts["confidence"][..., None] * parts["class_probs"][:, :, :, None, :]
-    scores = tf.reshape(scores, tf.concat([batch, [count, num_classes]], 0))
-    decoder = DetectionDecoder(
-        num_classes=num_classes,
-        iou_threshold=iou_threshold,
-        score_threshold=score_threshold,
-        max_detections=max_detections,
-        activation=None,
-    )
-    return decoder.nms(boxes, scores)

@@ -1,52 +1,22 @@
-"""YOLO (v1) output parameterization and its sum-squared loss.
+"""YOLO (v1)'s sum-squared loss, on the output parameterization of ``kzoo.ops.yolo``.
 
 The last axis of YOLO's ``S x S x (5B + C)`` output holds, for each of the B
 boxes of a cell, ``(y, x, sqrt_h, sqrt_w, confidence)``, then the C class
-scores of the cell. As in the paper, ``(y, x)`` is the box centre's offset
-inside its cell, ``(sqrt_h, sqrt_w)`` the square roots of its size relative to
-the image, and the confidence predicts the IoU of the box with the object.
-The paper's last layer is linear; here a logistic keeps each of these five in
-its range [0, 1] and a softmax makes the class scores probabilities, so the
-sum-squared errors cannot push them outside.
+scores of the cell (``kzoo.ops.yolo.split_yolo_output``). As in the paper,
+``(y, x)`` is the box centre's offset inside its cell, ``(sqrt_h, sqrt_w)``
+the square roots of its size relative to the image, and the confidence
+predicts the IoU of the box with the object. The paper's last layer is
+linear; here a logistic keeps each of these five in its range [0, 1] and a
+softmax makes the class scores probabilities, so the sum-squared errors
+cannot push them outside.
 """
 
 import keras
 import tensorflow as tf
 
 from kzoo.ops import boxes as box_ops
-
-
-def _cell_corners(grid_height, grid_width):
-    rows = tf.range(grid_height, dtype=tf.float32)[:, None, None]
-    cols = tf.range(grid_width, dtype=tf.float32)[None, :, None]
-    return rows, cols
-
-
-def split_yolo_output(output, num_boxes):
-    """YOLO output [N, S, S, 5B + C] -> its parts.
-
-    Returns:
-        dict of ``offsets`` [N, S, S, B, 2] (centre inside the cell, y then x),
-        ``sqrt_sizes`` [N, S, S, B, 2], ``confidence`` [N, S, S, B],
-        ``class_probs`` [N, S, S, C] and ``boxes`` [N, S, S, B, 4]
-        (normalized ``[ymin, xmin, ymax, xmax]``, not clipped).
-    """
-    output = tf.convert_to_tensor(output)
-    grid_h, grid_w = output.shape[1], output.shape[2]
-    size = 5 * num_boxes
-    boxes = tf.sigmoid(tf.reshape(output[..., :size], tf.concat([tf.shape(output)[:3], [num_boxes, 5]], 0)))
-    offsets, sqrt_sizes, confidence = boxes[..., 0:2], boxes[..., 2:4], boxes[..., 4]
-    rows, cols = _cell_corners(grid_h, grid_w)
-    cy = (rows + offsets[..., 0]) / grid_h
-    cx = (cols + offsets[..., 1]) / grid_w
-    sizes = tf.square(sqrt_sizes)
-    return {
-        "offsets": offsets,
-        "sqrt_sizes": sqrt_sizes,
-        "confidence": confidence,
-        "class_probs": tf.nn.softmax(output[..., size:], axis=-1),
-        "boxes": box_ops.from_centers_and_sizes(cy, cx, sizes[..., 0], sizes[..., 1]),
-    }
+from kzoo.ops.yolo import cell_corners as _cell_corners
+from kzoo.ops.yolo import split_yolo_output
 
 
 def yolo_loss_terms(y_true, y_pred, num_boxes, coord_weight=5.0, noobj_weight=0.5):

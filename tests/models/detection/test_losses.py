@@ -145,7 +145,9 @@ def _batch(spec, elements, image_size):
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_no_boxes_and_degenerate_boxes_give_finite_loss(name):
     spec = get_spec(name)
+    # The raw outputs' graph, which fit trains.
     model = kzoo.build(name, num_classes=3, backbone="tiny", input_shape=(64, 64, 3), **SMALL[name])
+    model = spec.training_model(model)
     spec.compile(model)
     images, targets = _batch(spec, [EMPTY, DEGENERATE], (64, 64))
     # The logged losses are those of the forward pass, before the update.

@@ -1,10 +1,12 @@
-"""The detectors' graphs: output sizes, exact sliding windows, decoding perfect outputs, TFLite."""
+"""The detectors' graphs: output sizes, exact sliding windows, decoding perfect outputs, TFLite, saved settings."""
 
 import math
 
 import numpy as np
 import pytest
 import tensorflow as tf
+
+import keras
 
 import kzoo
 import kzoo.data
@@ -26,28 +28,55 @@ def small(name, input_shape=(128, 128, 3), num_classes=5, **kwargs):
     return kzoo.build(name, num_classes=num_classes, input_shape=input_shape, **kwargs)
 
 
+def raw(model):
+    """The model's raw head outputs: its training graph, which shares its layers."""
+    return get_spec(model.name).training_model(model)
+
+
+def decode_raw(model, outputs, batch):
+    """Raw head outputs -> detections through the model's own anchor and decoding layers."""
+    images = tf.zeros((batch,) + tuple(model.input_shape[1:]))
+    decoder = model.get_layer("detections")
+    if model.name == "retinanet":
+        return decoder([outputs["box_deltas"], outputs["class_logits"], model.get_layer("anchors")(images)])
+    if model.name == "ssd":
+        return decoder([outputs["box_deltas"], outputs["class_logits"], model.get_layer("default_boxes")(images)])
+    if model.name == "yolo":
+        return decoder(model.get_layer("yolo_boxes")(outputs))
+    windows = model.get_layer("windows")(model.get_layer("image_pyramid")(images))
+    return decoder([windows, outputs])
+
+
 @pytest.mark.parametrize("size", [96, 100])
 def test_anchor_counts_follow_the_input_size(size):
     """At sizes that are and are not multiples of the strides, outputs line up with anchors."""
     image = np.zeros((1, size, size, 3), np.float32)
     model = small("retinanet", (size, size, 3))
-    out = model(image)
+    out = raw(model)(image)
     anchors = retinanet.retinanet_anchors((size, size))
     grid = sum(math.ceil(size / s) ** 2 for s in (8, 16, 32, 64, 128))
     assert out["class_logits"].shape == (1, 9 * grid, 5) and anchors.shape == (9 * grid, 4)
+    # The model's own anchors (a layer, settings in its config) are the targets' anchors.
+    np.testing.assert_array_equal(model.get_layer("anchors")(image)[0], anchors)
     model = small("ssd", (size, size, 3))
-    out = model(image)
+    out = raw(model)(image)
     cells = [math.ceil(size / s) ** 2 for s in (8, 16, 32, 64, 128)]
     expected = sum(c * b for c, b in zip(cells, (4, 6, 6, 4, 4)))
     assert out["class_logits"].shape == (1, expected, 6) and ssd.ssd_default_boxes((size, size)).shape == (expected, 4)
-    assert small("yolo", (size, size, 3))(image).shape == (1, 7, 7, 2 * 5 + 5)
+    np.testing.assert_array_equal(model.get_layer("default_boxes")(image)[0], ssd.ssd_default_boxes((size, size)))
+    assert raw(small("yolo", (size, size, 3)))(image).shape == (1, 7, 7, 2 * 5 + 5)
     model = small("sliding_window_detector", (size, size, 3))
-    assert model(image).shape == (1, sliding_window.sliding_windows((size, size)).shape[0], 6)
+    windows = sliding_window.sliding_windows((size, size))
+    assert raw(model)(image).shape == (1, windows.shape[0], 6)
+    np.testing.assert_array_equal(model.get_layer("windows")(model.get_layer("image_pyramid")(image))[0], windows)
+    for name in SMALL:
+        detections = small(name, (size, size, 3))(image)
+        assert detections["detection_boxes"].shape == (1, 100, 4) and detections["num_detections"].shape == (1,)
 
 
 def test_sliding_window_run_equals_classifying_each_crop():
     rng = np.random.default_rng(0)
-    model = small("sliding_window_detector", (100, 100, 3), num_classes=3)
+    model = raw(small("sliding_window_detector", (100, 100, 3), num_classes=3))
     image = rng.uniform(0, 255, (1, 100, 100, 3)).astype(np.float32)
     logits = model(image, training=False).numpy()[0]
     classifier = model.get_layer("crop_classifier")
@@ -73,7 +102,7 @@ def test_retinanet_starts_at_the_prior_probability():
     model = small("retinanet")
     bias = model.get_layer("class_output").bias.numpy()
     np.testing.assert_allclose(bias, -math.log(99.0), rtol=1e-6)
-    probs = tf.sigmoid(model(np.full((1, 128, 128, 3), 127.0, np.float32))["class_logits"]).numpy()
+    probs = tf.sigmoid(raw(model)(np.full((1, 128, 128, 3), 127.0, np.float32))["class_logits"]).numpy()
     assert abs(probs.mean() - 0.01) < 0.005
 
 
@@ -130,7 +159,7 @@ def test_decoding_perfect_outputs_gives_back_the_groundtruth(name):
     elements = list(kzoo.data.load("shapes/tiny", "train").take(4).as_numpy_iterator())
     pairs = [spec.targets(e, (128, 128)) for e in elements]
     targets = tf.nest.map_structure(lambda *ys: np.stack([np.asarray(y) for y in ys]), *[p[1] for p in pairs])
-    detections = {k: v.numpy() for k, v in spec.decode(model, _perfect_outputs(name, targets)).items()}
+    detections = {k: v.numpy() for k, v in decode_raw(model, _perfect_outputs(name, targets), len(elements)).items()}
     for i, e in enumerate(elements):
         count = detections["num_detections"][i]
         boxes, classes = detections["detection_boxes"][i, :count], detections["detection_classes"][i, :count]
@@ -177,7 +206,7 @@ def test_retinanet_converts_to_tflite_with_decode_and_nms(tmp_path):
 
 def test_backbones_are_swappable():
     model = small("ssd", (64, 64, 3), backbone="mobilenet_v2")
-    deltas = model(np.zeros((1, 64, 64, 3), np.float32))["box_deltas"]
+    deltas = raw(model)(np.zeros((1, 64, 64, 3), np.float32))["box_deltas"]
     assert deltas.shape[1] == ssd.ssd_default_boxes((64, 64)).shape[0]
 
 
@@ -216,9 +245,47 @@ def test_training_lowers_the_loss(name):
     from kzoo.training.pipeline import fit_dataset
 
     spec = get_spec(name)
-    model = small(name)
+    model = spec.training_model(small(name))
     spec.compile(model)
     data = fit_dataset(spec, "train", 16, (128, 128), shuffle=True, dataset="shapes/tiny")
     history = model.fit(data, epochs=8, verbose=0).history["loss"]
     assert np.all(np.isfinite(history))
     assert history[-1] < 0.8 * history[0]
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_decoding_settings_live_in_the_saved_model(name, tmp_path):
+    """A reloaded checkpoint decodes with the settings it was built with, not the module's defaults."""
+    # Below the untrained models' scores (near 1 / (C + 1), or half of 1 / C for YOLO) but RetinaNet's, whose
+    # scores are spread widely here: some pass its threshold and some do not; the others fill their 7 rows.
+    threshold = {"retinanet": 0.3, "yolo": 0.1}.get(name, 0.2)
+    settings = dict(score_threshold=threshold, iou_threshold=0.4, max_detections=7, pre_nms_top_k=50)
+    extra = dict(prior_probability=0.5) if name == "retinanet" else {}
+    model = small(name, (64, 64, 3), num_classes=3, **settings, **extra)
+    if name == "retinanet":
+        # Spread the untrained scores, so that some pass 0.3 and some do not.
+        kernel, bias = model.get_layer("class_output").get_weights()
+        kernel = np.random.default_rng(2).normal(0, 30.0, kernel.shape).astype(np.float32)
+        model.get_layer("class_output").set_weights([kernel, bias])
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path, safe_mode=True)
+    config = reloaded.get_layer("detections").get_config()
+    assert {key: config[key] for key in settings} == settings
+    images = np.random.default_rng(1).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
+    got = {k: v.numpy() for k, v in reloaded(images).items()}
+    assert got["detection_boxes"].shape == (2, 7, 4)
+    assert 0 < got["num_detections"].max() <= 7
+    scores = got["detection_scores"]
+    valid = np.arange(7)[None] < got["num_detections"][:, None]
+    assert np.all(scores[valid] > threshold) and np.all(scores[~valid] == 0)
+    for key, value in model(images).items():
+        np.testing.assert_allclose(got[key], value.numpy(), atol=1e-6, err_msg=key)
+    if name == "retinanet":
+        # Candidates the module's default threshold (0.05) would keep, and the saved 0.3 drops.
+        probs = tf.sigmoid(raw(reloaded)(images)["class_logits"]).numpy()
+        assert np.any((probs > 0.05) & (probs <= 0.3))
+    # The training graph of the reloaded model is its raw outputs; it takes no settings.
+    assert set(tf.nest.flatten(tf.nest.map_structure(lambda x: x.shape[0], raw(reloaded).output))) == {None}
+    with pytest.raises(ValueError, match="takes no training settings"):
+        get_spec(name).training_model(reloaded, {"rpn_num_samples": 8})
