@@ -12,6 +12,24 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 
 
+TINY_DATASETS = ("shapes/tiny", "fashion_scenes/tiny", "fashion_scenes/single_tiny", "stick_figures/tiny",
+                 "stick_figures/single_tiny")
+
+
+def pytest_configure(config):
+    """Generate the tiny built-in datasets once, in the main process, before any test (or xdist worker) runs.
+
+    The suite runs in two pytest-xdist workers (``-n 2`` in pyproject.toml);
+    two workers must never generate the same TFDS dataset at once.
+    """
+    if hasattr(config, "workerinput"):
+        return
+    import kzoo.data
+
+    for name in TINY_DATASETS:
+        kzoo.data.load(name, split="train")
+
+
 @pytest.fixture(autouse=True)
 def _fixed_seed():
     keras.utils.set_random_seed(0)

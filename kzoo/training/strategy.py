@@ -19,14 +19,28 @@ def split_cpu(replicas):
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
 
 
+_STRATEGIES = {}
+
+
 def make_strategy(cpu_replicas=None):
-    """The strategy recipes train under.
+    """The strategy recipes train under, one per process and setting.
 
     - ``TF_CONFIG`` set with several workers: ``MultiWorkerMirroredStrategy``
       (each machine runs the same recipe; TF_CONFIG names the cluster).
     - otherwise ``MirroredStrategy`` over all local GPUs, or over the CPU
       (split into ``cpu_replicas`` logical devices when given).
+
+    A second call with the same setting returns the same strategy: a staged
+    recipe (R-CNN) trains twice in one process, and a second strategy over
+    the same devices would reuse the first one's collective instance keys.
     """
+    key = (os.environ.get("TF_CONFIG", ""), cpu_replicas)
+    if key not in _STRATEGIES:
+        _STRATEGIES[key] = _new_strategy(cpu_replicas)
+    return _STRATEGIES[key]
+
+
+def _new_strategy(cpu_replicas):
     cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
     if len(cluster.get("worker", [])) > 1:
         return tf.distribute.MultiWorkerMirroredStrategy()
