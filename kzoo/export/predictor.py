@@ -14,12 +14,12 @@ def host_proposals(images, count):
     What models with external proposals (R-CNN, Fast R-CNN) are fed when a
     caller gives images only, as R-CNN ran it: on the host, before the network.
     """
+    from kzoo.data.proposal_cache import pad_proposals
     from kzoo.data.selective_search import selective_search
 
     proposals = np.zeros((len(images), count, 4), np.float32)
     for i, image in enumerate(images):
-        boxes = selective_search(np.asarray(image, np.uint8), max_proposals=count)
-        proposals[i, : len(boxes)] = boxes
+        proposals[i] = pad_proposals(selective_search(np.asarray(image, np.uint8), max_proposals=count), count)[0]
     return proposals
 
 
