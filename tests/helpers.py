@@ -99,12 +99,18 @@ def tflite_op_names(tflite_file_or_bytes):
     return {op["op_name"] for op in interpreter._get_ops_details()}
 
 
+DETECTION_KEYS = ("detection_boxes", "detection_scores", "detection_classes")
+
+
 def assert_same_detections(got, want, atol):
     """Two detection dicts hold the same detections per image, in any order among equal scores.
 
     RoI max pooling can give two proposals identical features, hence equal
     scores, and TF's and TFLite's NMS may list such ties in either order.
+    Per-detection outputs besides boxes, scores and classes (masks,
+    keypoints) must match those of the counterpart.
     """
+    extra = [key for key in want if key.startswith("detection_") and key not in DETECTION_KEYS]
     np.testing.assert_array_equal(got["num_detections"], want["num_detections"])
     for i, count in enumerate(np.asarray(want["num_detections"])):
         unused = set(range(count))
@@ -120,6 +126,8 @@ def assert_same_detections(got, want, atol):
             )
             assert match is not None, f"image {i}: detection {k} of {count} has no counterpart"
             unused.remove(match)
+            for key in extra:
+                np.testing.assert_allclose(got[key][i, match], want[key][i, k], atol=atol, err_msg=key)
 
 
 def _float_outputs(outputs):

@@ -66,6 +66,8 @@ class DatasetInfo:
         skeleton: pairs of joint indices joined when drawing a pose.
         keypoint_flip_indices: joint order after a horizontal flip (left and
             right swapped); pass it to ``pipeline.flip_left_right``.
+        keypoint_sigmas: COCO OKS sigma of each joint (how far a predicted
+            joint may stray, relative to the object's scale), for keypoint AP.
     """
 
     name: str
@@ -77,6 +79,7 @@ class DatasetInfo:
     keypoint_names: tuple = ()
     skeleton: tuple = ()
     keypoint_flip_indices: tuple = ()
+    keypoint_sigmas: tuple = ()
 
     @property
     def num_classes(self):
@@ -121,6 +124,7 @@ def info(name):
             keypoint_names=stick_figures.JOINT_NAMES,
             skeleton=stick_figures.SKELETON,
             keypoint_flip_indices=stick_figures.FLIP_INDICES,
+            keypoint_sigmas=stick_figures.OKS_SIGMAS,
         )
     return DatasetInfo(
         name=name,

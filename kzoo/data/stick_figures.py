@@ -36,6 +36,14 @@ SKELETON = (
     (0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9), (9, 10), (10, 11),
     (8, 12), (9, 12), (12, 13), (2, 12), (3, 12),
 )
+# COCO's per-joint OKS sigmas (Ronchi and Perona) for keypoint AP: feet, knees, hips, hands, elbows and
+# shoulders take COCO's ankle, knee, hip, wrist, elbow and shoulder values; COCO has no neck or head top,
+# so the neck takes the shoulders' 0.079 and the head top the ears' 0.035 (a point on the head's outline).
+OKS_SIGMAS = (
+    0.089, 0.087, 0.107, 0.107, 0.087, 0.089,
+    0.062, 0.072, 0.079, 0.079, 0.072, 0.062,
+    0.079, 0.035,
+)
 # A horizontal flip turns each right joint into the left one and back.
 FLIP_INDICES = (5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13)
 MIN_VISIBLE = 0.4

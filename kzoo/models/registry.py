@@ -15,6 +15,10 @@ from kzoo.models.detection.evaluate import evaluate as evaluate_detection
 from kzoo.models.localization.evaluate import evaluate as evaluate_localization
 from kzoo.models.pose.evaluate import evaluate as evaluate_pose
 from kzoo.models.segmentation.evaluate import evaluate as evaluate_segmentation
+from kzoo.models.two_stage.evaluate import evaluate_instance_segmentation, evaluate_keypoint_detection
+
+# The small region-based configuration of the tests: narrow heads, few proposals and detections.
+_SMALL_RPN = {"num_channels": 32, "pre_nms_top_k": 200, "post_nms_top_k": 32}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,10 +193,46 @@ MODELS = {
         task="detection",
         dataset="shapes",
         training_model=two_stage.faster_rcnn_training_model,
+        small_config=dict(fpn_channels=32, rpn=_SMALL_RPN, roi_heads={"representation_size": 64}),
+    ),
+    "rfcn": ModelSpec(
+        build=two_stage.build_rfcn,
+        decode=identity_decode,
+        compile=two_stage.compile_two_stage,
+        targets=two_stage.two_stage_targets,
+        evaluate=evaluate_detection,
+        task="detection",
+        dataset="shapes",
+        training_model=two_stage.faster_rcnn_training_model,
+        small_config=dict(channels=32, output_size=3, rpn=_SMALL_RPN, roi_heads={"max_detections": 10}),
+    ),
+    # Instance segmentation and keypoint detection: Faster R-CNN FPN with Mask R-CNN's heads.
+    "mask_rcnn": ModelSpec(
+        build=two_stage.build_mask_rcnn,
+        decode=identity_decode,
+        compile=two_stage.compile_two_stage,
+        targets=two_stage.mask_rcnn_targets,
+        evaluate=evaluate_instance_segmentation,
+        task="instance_segmentation",
+        dataset="shapes",
+        training_model=two_stage.faster_rcnn_training_model,
         small_config=dict(
-            fpn_channels=32,
-            rpn={"num_channels": 32, "pre_nms_top_k": 200, "post_nms_top_k": 32},
-            roi_heads={"representation_size": 64},
+            fpn_channels=32, rpn=_SMALL_RPN, roi_heads={"representation_size": 64, "max_detections": 10},
+            mask_head={"num_convs": 2, "channels": 16},
+        ),
+    ),
+    "keypoint_rcnn": ModelSpec(
+        build=two_stage.build_keypoint_rcnn,
+        decode=identity_decode,
+        compile=two_stage.compile_two_stage,
+        targets=two_stage.keypoint_rcnn_targets,
+        evaluate=evaluate_keypoint_detection,
+        task="keypoint_detection",
+        dataset="stick_figures",
+        training_model=two_stage.faster_rcnn_training_model,
+        small_config=dict(
+            fpn_channels=32, rpn=_SMALL_RPN, roi_heads={"representation_size": 64, "max_detections": 10},
+            keypoint_head={"num_convs": 2, "channels": 16},
         ),
     ),
 }

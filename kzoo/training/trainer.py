@@ -66,7 +66,10 @@ def train(
     strategy = make_strategy(cpu_replicas)
     dataset = dataset or spec.dataset
     kwargs = dict(model_kwargs or {})
-    kwargs.setdefault("num_classes", kzoo.data.info(dataset).num_classes)
+    info = kzoo.data.info(dataset)
+    kwargs.setdefault("num_classes", info.num_classes)
+    if spec.task == "keypoint_detection" and info.keypoint_names:
+        kwargs.setdefault("num_keypoints", len(info.keypoint_names))
     if training_settings is not None and spec.training_model is None:
         raise ValueError(f"model {model_name!r} has no training graph; training_settings apply to region-based models")
     with strategy.scope():

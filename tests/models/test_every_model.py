@@ -18,8 +18,12 @@ from tests.helpers import (
     small_model_and_batch,
 )
 
+_SMALL_RPN_TRAINING = {"rpn_pre_nms_top_k": 200, "rpn_post_nms_top_k": 64, "rpn_num_samples": 64, "roi_num_samples": 32}
 SMALL_TRAINING = {
-    "faster_rcnn": {"rpn_pre_nms_top_k": 200, "rpn_post_nms_top_k": 64, "rpn_num_samples": 64, "roi_num_samples": 32},
+    "faster_rcnn": _SMALL_RPN_TRAINING,
+    "rfcn": _SMALL_RPN_TRAINING,
+    "mask_rcnn": _SMALL_RPN_TRAINING,
+    "keypoint_rcnn": _SMALL_RPN_TRAINING,
     "fast_rcnn": {"roi_num_samples": 32},
     "rcnn": {"num_samples": 8},
 }
@@ -29,6 +33,10 @@ PREDICTION_KEYS = {
     "pose": {"keypoints"},
     "segmentation": {"segmentation_probs", "segmentation_mask"},
     "detection": {"detection_boxes", "detection_scores", "detection_classes", "num_detections"},
+}
+PREDICTION_KEYS["instance_segmentation"] = PREDICTION_KEYS["detection"] | {"detection_masks"}
+PREDICTION_KEYS["keypoint_detection"] = PREDICTION_KEYS["detection"] | {
+    "detection_keypoints", "detection_keypoint_scores",
 }
 
 

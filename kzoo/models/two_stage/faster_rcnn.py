@@ -81,13 +81,25 @@ def build_faster_rcnn(
         Detection with Region Proposal Networks", NeurIPS 2015; Lin et al.,
         "Feature Pyramid Networks for Object Detection", CVPR 2017.
     """
+    parts = faster_rcnn_parts(num_classes, backbone, input_shape, weights, variant, fpn_channels, rpn, roi_heads)
+    images = keras.Input(input_shape, name="images")
+    return keras.Model(images, graph.inference_graph(parts, images), name="faster_rcnn")
+
+
+def faster_rcnn_parts(num_classes, backbone, input_shape, weights, variant, fpn_channels, rpn, roi_heads, box_head=None):
+    """The ``TwoStageParts`` of a Faster R-CNN (``build_faster_rcnn``'s arguments).
+
+    Models built on Faster R-CNN add their heads to these parts: Mask
+    R-CNN's mask and keypoint heads, R-FCN's ``box_head`` (which pools for
+    itself, so the parts then have no ``roi_pool``).
+    """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     if num_classes < 1:
         raise ValueError(f"num_classes must be at least 1, got {num_classes}")
     height, width = input_shape[:2]
     if height is None or width is None:
-        raise ValueError("Faster R-CNN needs a fixed input size: its anchors depend on it")
+        raise ValueError("region-based detectors need a fixed input size: their anchors depend on it")
     rpn = settings_from(rpn, RPNSettings)
     roi_heads = settings_from(roi_heads, RoIHeadSettings)
 
@@ -99,38 +111,48 @@ def build_faster_rcnn(
         features = graph.single_level_backbone(backbone, input_shape, weights, f"P{C4_STRIDE.bit_length() - 1}")
     else:
         features = build_backbone(backbone, input_shape, weights=weights)
-    parts = graph.TwoStageParts(
+    return graph.TwoStageParts(
         backbone=features,
         neck=neck,
         rpn_head=RPNHead(anchors.anchors_per_location, rpn.num_channels, name=graph.RPN_HEAD),
         anchors=anchors,
         proposals=RegionProposals(rpn.pre_nms_top_k, rpn.post_nms_top_k, rpn.iou_threshold, name=graph.PROPOSALS),
-        roi_pool=roi_pool_layer(variant, roi_heads, (height, width)),
-        box_head=box_head_layer(num_classes, roi_heads),
+        roi_pool=None if box_head is not None else roi_pool_layer(variant, roi_heads, (height, width)),
+        box_head=box_head if box_head is not None else box_head_layer(num_classes, roi_heads),
         decoder=two_stage_decoder(num_classes, roi_heads),
         feature_level=f"P{C4_STRIDE.bit_length() - 1}",
     )
-    images = keras.Input(input_shape, name="images")
-    return keras.Model(images, graph.inference_graph(parts, images), name="faster_rcnn")
 
 
 def faster_rcnn_training_model(model, settings=None):
-    """The training graph of a Faster R-CNN inference ``model``, sharing its layers and weights.
+    """The training graph of a model with an RPN, sharing its layers and weights.
+
+    Serves Faster R-CNN, R-FCN, Mask R-CNN and keypoint R-CNN: the graph
+    takes the ground truth that the model's heads train on.
 
     Args:
-        model: from ``build_faster_rcnn`` or a reloaded checkpoint.
+        model: from ``build_faster_rcnn`` (or ``build_rfcn``,
+            ``build_mask_rcnn``, ``build_keypoint_rcnn``), or a reloaded checkpoint.
         settings: ``TrainingSettings`` (or a dict of its fields); defaults when None.
 
     Returns:
         A functional ``keras.Model`` mapping ``{"images", "gt_boxes",
-        "gt_classes"}`` (ground truth padded with class -1) to per-image
-        ``rpn_objectness``, ``rpn_box``, ``roi_class`` and ``roi_box`` losses.
+        "gt_classes"}`` (ground truth padded with class -1; plus ``gt_masks``
+        uint8 [M, H, W] for a mask head and ``gt_keypoints`` [M, J, 3] for a
+        keypoint head) to per-image ``rpn_objectness``, ``rpn_box``,
+        ``roi_class`` and ``roi_box`` losses (and ``mask``, ``keypoint``).
     """
     parts = graph.TwoStageParts.from_model(model)
+    image_shape = tuple(model.input_shape[1:])
     inputs = {
-        "images": keras.Input(tuple(model.input_shape[1:]), name="images"),
+        "images": keras.Input(image_shape, name="images"),
         "gt_boxes": keras.Input((None, 4), name="gt_boxes"),
         "gt_classes": keras.Input((None,), dtype="int32", name="gt_classes"),
     }
+    if parts.mask_head is not None:
+        inputs["gt_masks"] = keras.Input((None, *image_shape[:2]), dtype="uint8", name="gt_masks")
+    if parts.keypoint_head is not None:
+        joints = parts.keypoint_head.num_outputs
+        inputs["gt_keypoints"] = keras.Input((None, joints, 3), name="gt_keypoints")
     losses = graph.training_graph(parts, inputs, settings_from(settings, TrainingSettings))
     return keras.Model(inputs, losses, name=f"{model.name}_training")

@@ -66,6 +66,40 @@ class RoIHeadSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class MaskHeadSettings:
+    """Mask R-CNN's mask head.
+
+    Attributes:
+        output_size: RoIAlign grid the head reads (14); masks are twice as large (28).
+        sampling_ratio: RoIAlign's bilinear samples per bin and axis.
+        num_convs, channels: the 3x3 convolutions (4 of 256).
+        class_specific: one mask per class (the paper) or one shared mask.
+    """
+
+    output_size: int = 14
+    sampling_ratio: int = 2
+    num_convs: int = 4
+    channels: int = 256
+    class_specific: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class KeypointHeadSettings:
+    """Mask R-CNN's keypoint head.
+
+    Attributes:
+        output_size: RoIAlign grid the head reads (14); heatmaps are four times as large (56).
+        sampling_ratio: RoIAlign's bilinear samples per bin and axis.
+        num_convs, channels: the 3x3 convolutions (8 of 512).
+    """
+
+    output_size: int = 14
+    sampling_ratio: int = 2
+    num_convs: int = 8
+    channels: int = 512
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainingSettings:
     """What only the training graph uses (Faster R-CNN's values, Detectron's FPN counts).
 

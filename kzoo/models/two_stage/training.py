@@ -22,6 +22,18 @@ def two_stage_targets(element, image_size, max_boxes=MAX_BOXES):
     return graph.groundtruth_inputs(element, image_size, max_boxes), graph.zero_targets()
 
 
+def mask_rcnn_targets(element, image_size, max_boxes=MAX_BOXES):
+    """Like ``two_stage_targets``, with the element's instance masks (``gt_masks``) for the mask head."""
+    inputs = graph.groundtruth_inputs(element, image_size, max_boxes, masks=True)
+    return inputs, graph.zero_targets(graph.LOSS_NAMES + ("mask",))
+
+
+def keypoint_rcnn_targets(element, image_size, max_boxes=MAX_BOXES):
+    """Like ``two_stage_targets``, with the element's keypoints (``gt_keypoints``) for the keypoint head."""
+    inputs = graph.groundtruth_inputs(element, image_size, max_boxes, keypoints=True)
+    return inputs, graph.zero_targets(graph.LOSS_NAMES + ("keypoint",))
+
+
 def external_proposal_targets(element, image_size, max_boxes=MAX_BOXES):
     """Like ``two_stage_targets``, for models with external proposals: the element's ``proposals`` go along.
 
