@@ -47,7 +47,12 @@ def paste_masks(masks, boxes, height, width, threshold=0.5):
     w = tf.cast(width, tf.float32)
     rows = _axis_weights(boxes[..., 0] * h, boxes[..., 2] * h, height, cells_y)
     cols = _axis_weights(boxes[..., 1] * w, boxes[..., 3] * w, width, cells_x)
-    pasted = tf.matmul(tf.matmul(rows, masks), cols, transpose_b=True)
+    # Rank-3 products over N * K with an explicit transpose: the forms every TFLite delegate (XNNPack) runs.
+    n, k = tf.shape(masks)[0], tf.shape(masks)[1]
+    rows = tf.reshape(rows, [-1, tf.shape(rows)[2], cells_y])
+    cols = tf.transpose(tf.reshape(cols, [-1, tf.shape(cols)[2], cells_x]), [0, 2, 1])
+    pasted = tf.matmul(tf.matmul(rows, tf.reshape(masks, [-1, cells_y, cells_x])), cols)
+    pasted = tf.reshape(pasted, [n, k, tf.shape(rows)[1], tf.shape(cols)[2]])
     if threshold is None:
         return pasted
     return tf.cast(pasted >= threshold, tf.uint8)

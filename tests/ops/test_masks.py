@@ -1,9 +1,12 @@
-"""Pasting box-relative masks into the image (kzoo.ops.masks, NumPy)."""
+"""Pasting box-relative masks into the image: the graph op (kzoo.ops.mask_pasting) and its host form (kzoo.ops.masks)."""
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
+from kzoo.ops import mask_pasting
 from kzoo.ops.masks import paste_masks
+from tests.helpers import run_tflite, to_tflite
 
 
 def reference_paste(mask, box, height, width, threshold=0.5):
@@ -46,3 +49,35 @@ def test_matches_pixel_reference():
     assert out[0].sum() > 0 and out[4].sum() == 0  # an empty box pastes nothing
     with pytest.raises(ValueError):
         paste_masks(masks, boxes[:3], 8, 8)
+
+
+def test_graph_op_pastes_a_batch_like_the_reference_and_converts_to_builtin_tflite():
+    rng = np.random.default_rng(1)
+    masks = rng.random((2, 3, 6, 5)).astype(np.float32)
+    # Boxes touching each border, the whole image, a sliver, and padding (a zero box).
+    boxes = np.array(
+        [
+            [[0.0, 0.0, 0.5, 0.4], [0.6, 0.7, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]],
+            [[0.2, 0.0, 0.9, 1.0], [0.45, 0.3, 0.5, 0.9], [0.0, 0.0, 0.0, 0.0]],
+        ],
+        np.float32,
+    )
+    got = mask_pasting.paste_masks(masks, boxes, 19, 17).numpy()
+    assert got.shape == (2, 3, 19, 17) and got.dtype == np.uint8
+    for n in range(2):
+        for k in range(3):
+            np.testing.assert_array_equal(got[n, k], reference_paste(masks[n, k], boxes[n, k], 19, 17))
+    assert got[0, 1, -1, -1] == reference_paste(masks[0, 1], boxes[0, 1], 19, 17)[-1, -1]
+    assert got[1, 2].sum() == 0
+
+    lite = run_tflite(to_tflite(lambda x_0, x_1: mask_pasting.paste_masks(x_0, x_1, 19, 17), [masks, boxes]), [masks, boxes])
+    np.testing.assert_array_equal(lite[0], got)
+
+
+def test_graph_op_takes_the_size_as_tensors():
+    masks = np.ones((1, 1, 4, 4), np.float32)
+    boxes = np.array([[[0.25, 0.25, 0.75, 0.75]]], np.float32)
+    paste = tf.function(lambda h, w: mask_pasting.paste_masks(masks, boxes, h, w))
+    assert paste(tf.constant(8), tf.constant(12)).numpy().sum() == 4 * 6
+    probabilities = mask_pasting.paste_masks(masks * 0.7, boxes, 8, 8, threshold=None).numpy()
+    np.testing.assert_allclose(probabilities[0, 0, 2:6, 2:6], 0.7, atol=1e-6)
