@@ -76,7 +76,9 @@ def _cmd_export(args):
     model = keras.saving.load_model(args.checkpoint, safe_mode=True)
     class_names = dataset_class_names(model, args.dataset)
     if args.format == "saved_model":
-        path = export_saved_model(model, args.out, args.name, version=args.version, class_names=class_names)
+        path = export_saved_model(
+            model, args.out, args.name, version=args.version, class_names=class_names, image_masks=args.image_masks
+        )
     else:
         representative = None
         if args.quantize == "int8":
@@ -84,7 +86,8 @@ def _cmd_export(args):
 
             representative = representative_images(model, args.dataset)
         path = os.path.join(args.out, f"{args.name}{'' if not args.quantize else '_' + args.quantize}.tflite")
-        export_tflite(model, path, quantize=args.quantize, representative_data=representative, class_names=class_names)
+        export_tflite(model, path, quantize=args.quantize, representative_data=representative, class_names=class_names,
+                      image_masks=args.image_masks)
     print(f"exported {path}")
 
 
@@ -136,6 +139,8 @@ def build_parser():
     p.add_argument("--version", type=int, default=None, help="default: next free version")
     p.add_argument("--dataset", default=None, help="class names and int8 calibration images; default: the model's")
     p.add_argument("--out", default="saved_models")
+    p.add_argument("--image-masks", action="store_true",
+                   help="mask models: also return detection_image_masks, pasted at the image's size")
     p.set_defaults(fn=_cmd_export)
 
     p = sub.add_parser("predict", help="run a SavedModel directory or .tflite file on images; writes pictures")

@@ -9,6 +9,10 @@ device needs nothing else.
 import tensorflow as tf
 
 from kzoo.models.registry import spec_of
+from kzoo.ops.mask_pasting import paste_masks
+
+# The image-size masks an export adds when asked (``image_masks=True``), beside the box-relative ones.
+IMAGE_MASKS = "detection_image_masks"
 
 
 def model_input_size(model):
@@ -28,7 +32,7 @@ def num_external_proposals(model):
     return int(proposals[0].shape[1]) if proposals else None
 
 
-def make_inference_fn(model):
+def make_inference_fn(model, image_masks=False):
     """Returns ``predict(images, proposals=None)`` -> prediction dict.
 
     ``images`` are uint8 (or float in [0, 255]) [N, H, W, 3] of any size.
@@ -39,8 +43,15 @@ def make_inference_fn(model):
     Rank and channels are checked at run time: a loaded SavedModel signature
     does not enforce its input shape, so serving signatures declare their
     input with unknown rank and rely on these checks for a clear error.
+
+    With ``image_masks=True`` a model with a mask head also returns
+    ``detection_image_masks`` uint8 [N, K, H, W]: its box-relative masks
+    pasted into the request's own image size and thresholded at 0.5
+    (``kzoo.ops.mask_pasting``, TFLite builtins only).
     """
     decode = spec_of(model).decode
+    if image_masks and "detection_masks" not in model.output:
+        raise ValueError(f"model {model.name!r} predicts no masks; image_masks needs a mask head (mask_rcnn)")
     height, width = model_input_size(model)
     num_proposals = num_external_proposals(model)
 
@@ -78,6 +89,12 @@ def make_inference_fn(model):
             proposals = tf.cond(count > 0, lambda: proposals, lambda: tf.zeros([1, num_proposals, 4]))
             outputs = model({"images": pixels, "proposals": proposals}, training=False)
         predictions = decode(model, outputs)
-        return {key: value[:count] for key, value in predictions.items()}
+        predictions = {key: value[:count] for key, value in predictions.items()}
+        if image_masks:
+            size = tf.shape(images)
+            predictions[IMAGE_MASKS] = paste_masks(
+                predictions["detection_masks"], predictions["detection_boxes"], size[1], size[2]
+            )
+        return predictions
 
     return predict

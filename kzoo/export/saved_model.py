@@ -25,8 +25,8 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def _build_archive(model):
-    predict = make_inference_fn(model)
+def _build_archive(model, image_masks=False):
+    predict = make_inference_fn(model, image_masks)
     height, width = model_input_size(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -78,7 +78,7 @@ def _check_export(path, predict, height, width, num_proposals=None):
         np.testing.assert_allclose(got[key].numpy(), value.numpy(), rtol=1e-4, atol=1e-5, err_msg=key)
 
 
-def export_saved_model(model, base_dir, name, version=None, class_names=None):
+def export_saved_model(model, base_dir, name, version=None, class_names=None, image_masks=False):
     """Write ``model`` with decoding inside as ``base_dir/name/version`` and return that path.
 
     The export is written to a temporary directory beside the target, checked
@@ -92,6 +92,9 @@ def export_saved_model(model, base_dir, name, version=None, class_names=None):
         name: the served model's name.
         version: integer version; the next free one when None.
         class_names: written to ``assets.extra/labels.json`` when given.
+        image_masks: models with a mask head also return
+            ``detection_image_masks``, pasted at each request image's size
+            (``make_inference_fn``).
     """
     model_dir = os.path.join(base_dir, name)
     version = next_version(model_dir) if version is None else int(version)
@@ -101,7 +104,7 @@ def export_saved_model(model, base_dir, name, version=None, class_names=None):
     if os.path.exists(target):
         raise FileExistsError(f"{target} exists; versions are never overwritten")
     os.makedirs(model_dir, exist_ok=True)
-    archive, predict = _build_archive(model)
+    archive, predict = _build_archive(model, image_masks)
     height, width = model_input_size(model)
     staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=model_dir)
     try:

@@ -10,7 +10,7 @@ from kzoo.export.labels import add_tflite_labels
 from kzoo.export.tflite_convert import convert_callable
 
 
-def export_tflite(model, path, quantize=None, representative_data=None, class_names=None):
+def export_tflite(model, path, quantize=None, representative_data=None, class_names=None, image_masks=False):
     """Convert ``model`` with decoding inside to a ``.tflite`` file at ``path``.
 
     The TFLite signature ``serving_default`` takes ``images`` uint8
@@ -25,12 +25,14 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
         representative_data: for int8, an iterable of uint8 images [H, W, 3]
             (a few hundred from the model's dataset).
         class_names: stored in the file's metadata (``kzoo_labels``) when given.
+        image_masks: models with a mask head also return
+            ``detection_image_masks`` uint8 [1, K, H, W] at the input size.
 
     Returns:
         ``path``.
     """
     height, width = model_input_size(model)
-    predict = make_inference_fn(model)
+    predict = make_inference_fn(model, image_masks)
     num_proposals = num_external_proposals(model)
     representative = None
     if representative_data is not None:

@@ -1,0 +1,114 @@
+"""Mask R-CNN and keypoint R-CNN beyond the registry-wide checks: empty images, batches whose images
+hold different numbers of detections, and masks pasted into the image inside the exports."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kzoo
+from kzoo.export import export_saved_model, export_tflite, load_predictor, make_inference_fn
+from kzoo.models.registry import get_spec
+from kzoo.ops.masks import paste_masks
+
+SIZE = 64
+TRAINING = {"rpn_pre_nms_top_k": 200, "rpn_post_nms_top_k": 64, "rpn_num_samples": 64, "roi_num_samples": 32,
+            "seed": 0}
+INSTANCE_KEYS = {"mask_rcnn": ("detection_masks",), "keypoint_rcnn": ("detection_keypoints", "detection_keypoint_scores")}
+
+
+def _build(name, weights=None, **roi_heads):
+    small = get_spec(name).small_config
+    num_classes = 3 if name == "mask_rcnn" else 1
+    model = kzoo.build(name, num_classes=num_classes, backbone="tiny", input_shape=(SIZE, SIZE, 3),
+                       **{**small, "roi_heads": {**small["roi_heads"], **roi_heads}})
+    if weights is not None:
+        model.set_weights(weights)
+    return model
+
+
+def _images(count=2):
+    return np.random.default_rng(1).integers(0, 256, (count, SIZE, SIZE, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("name", ["mask_rcnn", "keypoint_rcnn"])
+def test_images_without_objects_give_finite_losses_and_no_instance_loss(name):
+    model = _build(name)
+    training = get_spec(name).training_model(model, TRAINING)
+    inputs = {
+        "images": _images().astype(np.float32),
+        "gt_boxes": np.zeros((2, 3, 4), np.float32),
+        "gt_classes": -np.ones((2, 3), np.int32),
+    }
+    if name == "mask_rcnn":
+        inputs["gt_masks"] = np.zeros((2, 3, SIZE, SIZE), np.uint8)
+    else:
+        inputs["gt_keypoints"] = np.zeros((2, 3, 14, 3), np.float32)
+    losses = {key: value.numpy() for key, value in training(inputs, training=True).items()}
+    for key, value in losses.items():
+        assert np.all(np.isfinite(value)), key
+    np.testing.assert_array_equal(losses["mask" if name == "mask_rcnn" else "keypoint"], 0.0)
+
+
+def test_no_detection_gives_empty_outputs():
+    model = _build("mask_rcnn", score_threshold=0.999)
+    predictions = make_inference_fn(model, image_masks=True)(tf.constant(_images()))
+    np.testing.assert_array_equal(predictions["num_detections"], 0)
+    np.testing.assert_array_equal(predictions["detection_image_masks"], 0)
+    assert paste_masks(predictions["detection_masks"][0, :0], predictions["detection_boxes"][0, :0], 5, 7).shape == (
+        0, 5, 7)
+
+
+def _threshold_splitting_counts(scores):
+    """A score threshold that leaves the two images different, non-zero numbers of detections."""
+    for threshold in np.unique(scores)[:-1]:
+        counts = (scores > threshold).sum(axis=1)
+        if counts[0] != counts[1] and counts.min() > 0:
+            return float(threshold), counts
+    raise AssertionError(f"no threshold splits the detections {scores}")
+
+
+@pytest.mark.parametrize("name", ["mask_rcnn", "keypoint_rcnn"])
+def test_saved_model_batch_of_two_with_different_detection_counts(name, tmp_path):
+    images = _images()
+    probe = _build(name)
+    scores = make_inference_fn(probe)(tf.constant(images))["detection_scores"].numpy()
+    threshold, counts = _threshold_splitting_counts(scores)
+    model = _build(name, weights=probe.get_weights(), score_threshold=threshold)
+    image_masks = name == "mask_rcnn"
+    path = export_saved_model(model, str(tmp_path), name, image_masks=image_masks)
+    served = load_predictor(path).predict(images)
+    np.testing.assert_array_equal(served["num_detections"], counts)
+    for i in range(2):
+        # Each image of the batch gets what it gets alone.
+        alone = {k: v.numpy() for k, v in make_inference_fn(model)(tf.constant(images[i : i + 1])).items()}
+        count = counts[i]
+        for key in ("detection_boxes", *INSTANCE_KEYS[name]):
+            assert served[key].shape[:2] == (2, 10), key
+            np.testing.assert_allclose(served[key][i, :count], alone[key][0, :count], atol=1e-5, err_msg=key)
+    if image_masks:
+        pasted = served["detection_image_masks"]
+        assert pasted.shape == (2, 10, SIZE, SIZE) and pasted.dtype == np.uint8
+        for i in range(2):
+            want = paste_masks(served["detection_masks"][i], served["detection_boxes"][i], SIZE, SIZE)
+            np.testing.assert_array_equal(pasted[i], want)
+        # Any request size: masks come back at the size of the request's images.
+        large = load_predictor(path).predict(np.repeat(np.repeat(images, 2, axis=1), 3, axis=2))
+        assert large["detection_image_masks"].shape == (2, 10, 2 * SIZE, 3 * SIZE)
+
+
+def test_tflite_returns_masks_pasted_at_the_input_size(tmp_path):
+    model = _build("mask_rcnn")
+    images = _images(1)
+    expected = {k: v.numpy() for k, v in make_inference_fn(model, image_masks=True)(tf.constant(images)).items()}
+    lite = load_predictor(export_tflite(model, str(tmp_path / "m.tflite"), image_masks=True)).predict(images)
+    count = int(expected["num_detections"][0])
+    assert count > 0
+    np.testing.assert_allclose(lite["detection_masks"][0, :count], expected["detection_masks"][0, :count], atol=1e-4)
+    # Pasted masks are thresholded: a probability within float error of 0.5 may flip a pixel.
+    same = lite["detection_image_masks"][0, :count] == expected["detection_image_masks"][0, :count]
+    assert same.mean() > 0.999
+
+
+def test_image_masks_need_a_mask_head():
+    with pytest.raises(ValueError, match="predicts no masks"):
+        make_inference_fn(_build("keypoint_rcnn"), image_masks=True)
