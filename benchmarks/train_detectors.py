@@ -1,18 +1,20 @@
-"""Train the detectors from scratch and report COCO box mAP on the test split.
+"""Train the detectors from scratch and report COCO box mAP (and mask or keypoint AP) on the test split.
 
-For each detector (sliding window, YOLO, SSD, RetinaNet, Faster R-CNN FPN
-and C4) and dataset
-(``shapes``, ``fashion_scenes``), trains from random weights with
+For each detector (sliding window, YOLO, SSD, RetinaNet, R-CNN, Fast R-CNN,
+Faster R-CNN FPN and C4, R-FCN, Mask R-CNN, keypoint R-CNN) and dataset
+(``shapes``, ``fashion_scenes``, ``stick_figures``), trains from random weights with
 ``model.fit`` on the dataset's ``train`` split under a wall-clock budget
 (the learning rate follows a cosine over the budget, and training stops when
 the next epoch would not fit), then runs the exported inference graph
 (resize, model, decode, NMS) on the ``test`` split and evaluates with
-pycocotools through ``kzoo.models.detection.evaluate``. Prints a table of
-AP (mAP@[0.5:0.95]), AP50, AP75, training time and epochs.
+pycocotools through the model's evaluator (``ModelSpec.evaluate``). Prints a
+table of box AP (mAP@[0.5:0.95]), AP50, AP75, mask or keypoint AP where the
+model predicts them, training time and epochs.
 
     python benchmarks/train_detectors.py                       # everything, 20 min each
     python benchmarks/train_detectors.py --models retinanet --datasets shapes --minutes 5
     python benchmarks/train_detectors.py --minutes 2 --budget retinanet@shapes=10 --out runs/bench
+    python benchmarks/train_detectors.py --models keypoint_rcnn --datasets stick_figures --clock cpu
 """
 
 import argparse
@@ -33,7 +35,6 @@ import kzoo  # noqa: E402
 import kzoo.data  # noqa: E402
 from kzoo.evaluation import predict_split  # noqa: E402
 from kzoo.export.inference import make_inference_fn, num_external_proposals  # noqa: E402
-from kzoo.models.detection.evaluate import evaluate  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
 from budget import TimeBudget, save_trained  # noqa: E402
@@ -75,7 +76,37 @@ CONFIGS = {
         training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=64),
         learning_rate=2e-3, batch_size=8,
     ),
+    # R-FCN on the same stride-16 map and proposals as the C4 variant; its head has no per-RoI layer.
+    "rfcn": dict(
+        model=dict(
+            backbone="tiny", channels=256,
+            rpn={"num_channels": 64, "pre_nms_top_k": 1000, "post_nms_top_k": 300},
+        ),
+        training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=64),
+        learning_rate=2e-3, batch_size=8,
+    ),
+    # Faster R-CNN FPN as above, with Mask R-CNN's heads at a narrower width.
+    "mask_rcnn": dict(
+        model=dict(
+            backbone="tiny", fpn_channels=64,
+            rpn={"num_channels": 64, "pre_nms_top_k": 1000, "post_nms_top_k": 300},
+            roi_heads={"representation_size": 256}, mask_head={"channels": 64},
+        ),
+        training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=64),
+        learning_rate=2e-3, batch_size=8,
+    ),
+    "keypoint_rcnn": dict(
+        model=dict(
+            backbone="tiny", fpn_channels=64,
+            rpn={"num_channels": 64, "pre_nms_top_k": 1000, "post_nms_top_k": 300},
+            roi_heads={"representation_size": 256}, keypoint_head={"channels": 64},
+        ),
+        training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=64),
+        learning_rate=2e-3, batch_size=8,
+    ),
 }
+# What each task's evaluator adds beside the box metrics.
+EXTRA_METRICS = ("mask_AP", "mask_AP50", "mask_AP75", "keypoint_AP", "keypoint_AP50", "keypoint_AP75")
 
 
 def run(
@@ -123,7 +154,7 @@ def run(
         lambda *inputs: inference(*[tf.constant(x) for x in inputs]), dataset, "test", test_limit,
         num_proposals=num_proposals,
     )
-    metrics = evaluate(elements, predictions, info)
+    metrics = spec.evaluate(elements, predictions, info)
     return {
         "model": name,
         "dataset": dataset,
@@ -133,6 +164,7 @@ def run(
         "steps": steps,
         "train_seconds": round(train_seconds, 1),
         **{key: metrics[key] for key in ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR100")},
+        **{key: metrics[key] for key in EXTRA_METRICS if key in metrics},
         "per_class_AP": metrics["per_class_AP"],
     }
 
@@ -140,13 +172,15 @@ def run(
 def format_results(results):
     header = (
         f"{'model':<24} {'dataset':<15} {'backbone':<8} {'params':>9} {'epochs':>6} {'train s':>8} "
-        f"{'AP':>6} {'AP50':>6} {'AP75':>6}"
+        f"{'AP':>6} {'AP50':>6} {'AP75':>6} {'mask/keypoint AP, AP50':>23}"
     )
     lines = [header, "-" * len(header)]
     for r in results:
+        kind = "mask" if "mask_AP" in r else "keypoint" if "keypoint_AP" in r else None
+        extra = f"{r[kind + '_AP']:>11.3f} {r[kind + '_AP50']:>11.3f}" if kind else f"{'-':>23}"
         lines.append(
             f"{r['model']:<24} {r['dataset']:<15} {r['backbone']:<8} {r['parameters']:>9} {r['epochs']:>6} "
-            f"{r['train_seconds']:>8.0f} {r['AP']:>6.3f} {r['AP50']:>6.3f} {r['AP75']:>6.3f}"
+            f"{r['train_seconds']:>8.0f} {r['AP']:>6.3f} {r['AP50']:>6.3f} {r['AP75']:>6.3f} {extra}"
         )
     return "\n".join(lines)
 

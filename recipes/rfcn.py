@@ -1,0 +1,52 @@
+"""Recipe: R-FCN (RPN + position-sensitive score maps, no per-RoI layer) on ``shapes``.
+
+Trains ``build_rfcn`` with ``model.fit`` under ``tf.distribute``
+(MirroredStrategy over all local GPUs; MultiWorkerMirroredStrategy when
+TF_CONFIG names several workers), with checkpoints, resumable state and
+TensorBoard logs in ``--out``. ``fit`` trains the model's training graph
+(the same as Faster R-CNN's: anchor targets, proposals, RoI sampling and the
+four losses, in one pass of the backbone); the RoIs are scored by pooling
+``k x k`` position-sensitive maps and voting. Checkpoints hold the
+inference graph (images in, detections out).
+
+    python recipes/rfcn.py --epochs 20 --out runs/rfcn
+    python recipes/rfcn.py --bins 3 --channels 512
+    kzoo train rfcn --epochs 20 --out runs/rfcn
+"""
+
+from kzoo.models.two_stage import compile_two_stage
+from kzoo.training import recipe_parser, train_recipe
+
+
+def parse_args(argv=None):
+    parser = recipe_parser(
+        __doc__, "rfcn", dataset="shapes", image_size=128, epochs=20, batch_size=8,
+        backbone_help="a name from `kzoo backbones` (resnet101 in the paper)",
+    )
+    parser.add_argument("--bins", type=int, default=7, help="k: position-sensitive bins per side (7 in the paper)")
+    parser.add_argument("--channels", type=int, default=256, help="the 1x1 reduction before the maps (1024)")
+    parser.add_argument("--rpn-channels", type=int, default=64, help="the RPN's 3x3 convolution (256 in the paper)")
+    parser.add_argument("--proposals", type=int, default=300, help="proposals per image at test time")
+    parser.add_argument("--train-proposals", type=int, default=300, help="proposals per image while training")
+    parser.add_argument("--rois", type=int, default=128, help="RoIs sampled per training image")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    model_kwargs = {
+        "output_size": args.bins,
+        "channels": args.channels,
+        "rpn": {"num_channels": args.rpn_channels, "post_nms_top_k": args.proposals},
+    }
+    training = {"rpn_post_nms_top_k": args.train_proposals, "roi_num_samples": args.rois}
+    return train_recipe(
+        args,
+        lambda model, strategy: compile_two_stage(model, strategy, args.learning_rate),
+        model_kwargs=model_kwargs,
+        training_settings=training,
+    )
+
+
+if __name__ == "__main__":
+    main()
