@@ -40,6 +40,8 @@ HEADLINE = {
     "classification_localization": "accuracy",
     "pose": "pck@0.2",
     "detection": "AP",
+    "instance_segmentation": "mask_AP",
+    "keypoint_detection": "keypoint_AP",
 }
 
 

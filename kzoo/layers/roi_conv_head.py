@@ -53,7 +53,9 @@ class RoIConvHead(keras.layers.Layer):
         self.upsampling = int(upsampling)
         he = keras.initializers.HeNormal()
         self.convs = [
-            layers.Conv2D(self.channels, 3, padding="same", activation="relu", kernel_initializer=he, name=f"conv{i + 1}")
+            layers.Conv2D(
+                self.channels, 3, padding="same", activation="relu", kernel_initializer=he, name=f"conv{i + 1}"
+            )
             for i in range(self.num_convs)
         ]
         self.deconv = layers.Conv2DTranspose(

@@ -1,4 +1,4 @@
-"""Pasting box-relative masks into the image: the graph op (kzoo.ops.mask_pasting) and its host form (kzoo.ops.masks)."""
+"""Pasting box-relative masks into the image: the graph op (kzoo.ops.mask_pasting), its host form (kzoo.ops.masks)."""
 
 import numpy as np
 import pytest
@@ -70,7 +70,9 @@ def test_graph_op_pastes_a_batch_like_the_reference_and_converts_to_builtin_tfli
     assert got[0, 1, -1, -1] == reference_paste(masks[0, 1], boxes[0, 1], 19, 17)[-1, -1]
     assert got[1, 2].sum() == 0
 
-    lite = run_tflite(to_tflite(lambda x_0, x_1: mask_pasting.paste_masks(x_0, x_1, 19, 17), [masks, boxes]), [masks, boxes])
+    # Inputs named so that the runner feeds them in order (it sorts by the trailing number).
+    flatbuffer = to_tflite(lambda x_0, x_1: mask_pasting.paste_masks(x_0, x_1, 19, 17), [masks, boxes])
+    lite = run_tflite(flatbuffer, [masks, boxes])
     np.testing.assert_array_equal(lite[0], got)
 
 

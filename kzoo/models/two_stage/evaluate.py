@@ -57,4 +57,5 @@ def evaluate_keypoint_detection(elements, predictions, info, backend="pycocotool
     class_names = getattr(info, "class_names", info)
     sigmas = getattr(info, "keypoint_sigmas", ()) or None
     keypoints = coco_evaluation(elements, predictions, "keypoints", backend, categories(class_names), sigmas)
-    return {**evaluate_boxes(elements, predictions, class_names, backend), **_prefixed("keypoint", keypoints, class_names)}
+    boxes = evaluate_boxes(elements, predictions, class_names, backend)
+    return {**boxes, **_prefixed("keypoint", keypoints, class_names)}

@@ -86,7 +86,9 @@ def build_faster_rcnn(
     return keras.Model(images, graph.inference_graph(parts, images), name="faster_rcnn")
 
 
-def faster_rcnn_parts(num_classes, backbone, input_shape, weights, variant, fpn_channels, rpn, roi_heads, box_head=None):
+def faster_rcnn_parts(
+    num_classes, backbone, input_shape, weights, variant, fpn_channels, rpn, roi_heads, box_head=None
+):
     """The ``TwoStageParts`` of a Faster R-CNN (``build_faster_rcnn``'s arguments).
 
     Models built on Faster R-CNN add their heads to these parts: Mask

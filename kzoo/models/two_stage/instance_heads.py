@@ -11,8 +11,6 @@ only those (the rest are background or unused slots, which the losses skip).
 
 from kzoo.layers import RoIKeypointLosses, RoIMaskLosses
 
-INSTANCE_LOSS_NAMES = ("mask", "keypoint")
-
 
 def instance_outputs(parts, features, detections):
     """``detections`` with ``detection_masks`` and the keypoint outputs of the heads ``parts`` has."""
@@ -43,12 +41,3 @@ def instance_losses(parts, features, sample, inputs, max_positives):
         )
     return losses
 
-
-def loss_names(model_outputs):
-    """The instance losses of an inference model, from the predictions it returns."""
-    names = []
-    if "detection_masks" in model_outputs:
-        names.append("mask")
-    if "detection_keypoints" in model_outputs:
-        names.append("keypoint")
-    return tuple(names)

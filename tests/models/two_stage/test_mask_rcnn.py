@@ -13,7 +13,10 @@ from kzoo.ops.masks import paste_masks
 SIZE = 64
 TRAINING = {"rpn_pre_nms_top_k": 200, "rpn_post_nms_top_k": 64, "rpn_num_samples": 64, "roi_num_samples": 32,
             "seed": 0}
-INSTANCE_KEYS = {"mask_rcnn": ("detection_masks",), "keypoint_rcnn": ("detection_keypoints", "detection_keypoint_scores")}
+INSTANCE_KEYS = {
+    "mask_rcnn": ("detection_masks",),
+    "keypoint_rcnn": ("detection_keypoints", "detection_keypoint_scores"),
+}
 
 
 def _build(name, weights=None, **roi_heads):
