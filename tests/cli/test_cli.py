@@ -68,6 +68,7 @@ def test_console_script_is_installed():
 EVALUATED = [
     ("unet", "mean_iou", ["confusion_matrix.png", "examples.png"], 3),
     ("ssd", "AP50", ["examples.png"], 2),
+    ("mask_rcnn", "mask_AP", ["examples.png"], 2),
 ]
 
 

@@ -1,6 +1,12 @@
 """Mask R-CNN and keypoint R-CNN beyond the registry-wide checks: empty images, batches whose images
-hold different numbers of detections, and masks pasted into the image inside the exports."""
+hold different numbers of detections, masks pasted into the image inside the exports, two replicas."""
 
+import json
+import os
+import subprocess
+import sys
+
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -8,7 +14,9 @@ import tensorflow as tf
 import kzoo
 from kzoo.export import export_saved_model, export_tflite, load_predictor, make_inference_fn
 from kzoo.models.registry import get_spec
+from kzoo.models.two_stage import graph
 from kzoo.ops.masks import paste_masks
+from tests.helpers import REPO
 
 SIZE = 64
 TRAINING = {"rpn_pre_nms_top_k": 200, "rpn_post_nms_top_k": 64, "rpn_num_samples": 64, "roi_num_samples": 32,
@@ -97,21 +105,39 @@ def test_saved_model_batch_of_two_with_different_detection_counts(name, tmp_path
         # Any request size: masks come back at the size of the request's images.
         large = load_predictor(path).predict(np.repeat(np.repeat(images, 2, axis=1), 3, axis=2))
         assert large["detection_image_masks"].shape == (2, 10, 2 * SIZE, 3 * SIZE)
-
-
-def test_tflite_returns_masks_pasted_at_the_input_size(tmp_path):
-    model = _build("mask_rcnn")
-    images = _images(1)
-    expected = {k: v.numpy() for k, v in make_inference_fn(model, image_masks=True)(tf.constant(images)).items()}
-    lite = load_predictor(export_tflite(model, str(tmp_path / "m.tflite"), image_masks=True)).predict(images)
-    count = int(expected["num_detections"][0])
-    assert count > 0
-    np.testing.assert_allclose(lite["detection_masks"][0, :count], expected["detection_masks"][0, :count], atol=1e-4)
-    # Pasted masks are thresholded: a probability within float error of 0.5 may flip a pixel.
-    same = lite["detection_image_masks"][0, :count] == expected["detection_image_masks"][0, :count]
-    assert same.mean() > 0.999
+        # TFLite pastes at the model's input size.
+        lite = load_predictor(export_tflite(model, str(tmp_path / "m.tflite"), image_masks=True)).predict(images[:1])
+        count = counts[0]
+        np.testing.assert_allclose(lite["detection_masks"][0, :count], served["detection_masks"][0, :count], atol=1e-4)
+        # Pasted masks are thresholded: a probability within float error of 0.5 may flip a pixel.
+        same = lite["detection_image_masks"][0, :count] == served["detection_image_masks"][0, :count]
+        assert same.mean() > 0.999
 
 
 def test_image_masks_need_a_mask_head():
     with pytest.raises(ValueError, match="predicts no masks"):
         make_inference_fn(_build("keypoint_rcnn"), image_masks=True)
+
+
+@pytest.mark.parametrize("name, dataset, extra", [
+    ("mask_rcnn", "shapes/tiny", ["--mask-channels", "8"]),
+    # The keypoint ground truth crosses replicas as the masks do: the long check.
+    pytest.param("keypoint_rcnn", "stick_figures/tiny", ["--keypoint-channels", "8"], marks=pytest.mark.slow),
+])
+def test_recipe_trains_on_two_replicas_and_reports_every_loss(name, dataset, extra, tmp_path):
+    out = tmp_path / "run"
+    command = [
+        sys.executable, os.path.join(REPO, "recipes", f"{name}.py"), "--cpu-replicas", "2",
+        "--dataset", dataset, "--image-size", "64", "--epochs", "1", "--steps-per-epoch", "2",
+        "--batch-size", "4", "--validation-steps", "1", "--channels", "16", "--fc", "32", "--proposals", "20",
+        "--train-proposals", "20", "--rois", "8", "--out", str(out), "--verbose", "0", *extra,
+    ]
+    subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    record = json.loads((out / "history.json").read_text())
+    history = record["history"]
+    assert record["replicas"] == 2
+    instance = "mask" if name == "mask_rcnn" else "keypoint"
+    for loss in (*graph.LOSS_NAMES, instance):
+        assert np.isfinite(history[f"{loss}_loss"][-1]) and np.isfinite(history[f"val_{loss}_loss"][-1]), loss
+    model = keras.saving.load_model(out / "last.keras", safe_mode=True)
+    assert set(INSTANCE_KEYS[name]) <= set(model.output)
