@@ -1,4 +1,4 @@
-"""The ``kzoo`` command: models, datasets, train, evaluate, export, predict, quickstart."""
+"""The ``kzoo`` command: models, datasets, train, evaluate, export, predict, quickstart, tradeoffs."""
 
 import argparse
 import os
@@ -104,6 +104,22 @@ def _cmd_quickstart(args):
     run_quickstart(out_dir=args.out, epochs=args.epochs, saved_models_dir=args.saved_models)
 
 
+def _cmd_tradeoffs(args):
+    from kzoo.tradeoffs import expand_grid, grid, plot_latency_vs_ap, plot_proposals, run_tradeoffs
+
+    cells = expand_grid(
+        args.models or grid.DEFAULT_MODELS, args.backbones or grid.DEFAULT_BACKBONES, args.sizes or grid.DEFAULT_SIZES,
+        args.proposals or grid.DEFAULT_PROPOSALS,
+    )
+    rows = run_tradeoffs(
+        cells, args.out, dataset=args.dataset, train_minutes=args.train_minutes, checkpoints=args.checkpoints,
+        formats=args.formats, repeats=args.repeats, test_limit=args.test_limit, clock=args.clock,
+    )
+    stem = os.path.splitext(args.out)[0]
+    print(f"wrote {args.out}, {plot_latency_vs_ap(rows, stem + '_pareto.png')} and "
+          f"{plot_proposals(rows, stem + '_proposals.png')}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="kzoo", description="A Keras 3 model zoo for CNN applications.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +171,25 @@ def build_parser():
     p.add_argument("--saved-models", default="saved_models")
     p.add_argument("--epochs", type=int, default=4)
     p.set_defaults(fn=_cmd_quickstart)
+
+    p = sub.add_parser("tradeoffs", help="speed/accuracy grid: latency, FLOPs, memory and AP of detector configurations")
+    # Defaults live in kzoo.tradeoffs.grid (importing it here would load TensorFlow for --help).
+    p.add_argument("--models", nargs="+", default=None,
+                   help="meta-architectures (default: ssd retinanet faster_rcnn faster_rcnn_c4 rfcn yolo)")
+    p.add_argument("--backbones", nargs="+", default=None, help="default: tiny mobilenet_v2 resnet50")
+    p.add_argument("--sizes", nargs="+", type=int, default=None, help="square image sizes (default: 128 256)")
+    p.add_argument("--proposals", nargs="+", type=int, default=None,
+                   help="proposal counts of the region-based models (default: 50 300)")
+    p.add_argument("--dataset", default="shapes", help="trained and scored on (its test split)")
+    p.add_argument("--train-minutes", type=float, default=0.0, help="train each configuration this long (0: none)")
+    p.add_argument("--checkpoints", default=None, help="trained models, <model>_<backbone>_<size>.keras")
+    p.add_argument("--formats", nargs="+", default=["keras", "saved_model", "tflite_fp32", "tflite_int8"],
+                   choices=["keras", "saved_model", "tflite_fp32", "tflite_int8"])
+    p.add_argument("--repeats", type=int, default=20, help="timed calls per format")
+    p.add_argument("--test-limit", type=int, default=None, help="score on the first N test images")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="how the training budget is measured")
+    p.add_argument("--out", default="tradeoffs/results.csv", help="results CSV (a rerun extends it)")
+    p.set_defaults(fn=_cmd_tradeoffs)
     return parser
 
 
