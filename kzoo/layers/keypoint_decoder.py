@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from kzoo.ops import boxes as box_ops
+
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class KeypointDecoder(keras.layers.Layer):
@@ -11,7 +13,7 @@ class KeypointDecoder(keras.layers.Layer):
     Each joint's ``s x s`` heatmap is read as a softmax over its cells (as it
     was trained): the joint is at the centre of the most probable cell,
     mapped from the box into normalized image coordinates, and its score is
-    that cell's probability.
+    that cell's probability. Padding rows (all-zero boxes) get zeros.
 
     Call arguments:
         inputs: ``[heatmap_logits [N, K, s, s, J], boxes [N, K, 4]]``
@@ -44,9 +46,10 @@ class KeypointDecoder(keras.layers.Layer):
         ymin, xmin, ymax, xmax = (boxes[..., i : i + 1] for i in range(4))
         y = ymin + (row + 0.5) / height * (ymax - ymin)
         x = xmin + (col + 0.5) / width * (xmax - xmin)
+        real = tf.cast(box_ops.area(boxes) > 0.0, tf.float32)[..., None]
         return {
-            "detection_keypoints": tf.stack([y, x], axis=-1),
-            "detection_keypoint_scores": tf.reduce_max(probabilities, axis=-1),
+            "detection_keypoints": tf.stack([y, x], axis=-1) * real[..., None],
+            "detection_keypoint_scores": tf.reduce_max(probabilities, axis=-1) * real,
         }
 
     def compute_output_spec(self, inputs):

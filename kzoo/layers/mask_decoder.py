@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from kzoo.ops import boxes as box_ops
+
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class MaskDecoder(keras.layers.Layer):
@@ -11,10 +13,12 @@ class MaskDecoder(keras.layers.Layer):
     The mask head predicts one mask per class; at test time a detection keeps
     the mask of the class the box head gave it (a one-hot product, so the op
     stays a TFLite builtin), through a sigmoid. A class-agnostic head (one
-    channel) gives every detection that channel.
+    channel) gives every detection that channel. Padding rows (past
+    ``num_detections``: all-zero boxes) get all-zero masks.
 
     Call arguments:
-        inputs: ``[mask_logits [N, K, h, w, C], classes int [N, K]]``.
+        inputs: ``[mask_logits [N, K, h, w, C], classes int [N, K], boxes [N, K, 4]]``
+            (without ``boxes``, padding rows are not zeroed).
 
     Returns:
         ``detection_masks`` float32 [N, K, h, w], box-relative probabilities.
@@ -28,13 +32,19 @@ class MaskDecoder(keras.layers.Layer):
         super().__init__(**kwargs)
 
     def call(self, inputs):
-        mask_logits, classes = inputs
+        mask_logits, classes = inputs[:2]
         mask_logits = tf.cast(mask_logits, tf.float32)
         channels = mask_logits.shape[-1]
         if channels == 1:
-            return tf.sigmoid(mask_logits[..., 0])
-        own = tf.one_hot(tf.cast(classes, tf.int32), channels, dtype=tf.float32)
-        return tf.sigmoid(tf.reduce_sum(mask_logits * own[:, :, None, None, :], axis=-1))
+            logits = mask_logits[..., 0]
+        else:
+            own = tf.one_hot(tf.cast(classes, tf.int32), channels, dtype=tf.float32)
+            logits = tf.reduce_sum(mask_logits * own[:, :, None, None, :], axis=-1)
+        masks = tf.sigmoid(logits)
+        if len(inputs) < 3:
+            return masks
+        real = tf.cast(box_ops.area(tf.cast(inputs[2], tf.float32)) > 0.0, tf.float32)
+        return masks * real[:, :, None, None]
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0][:4])

@@ -22,16 +22,20 @@ def test_roi_conv_head_mask_and_keypoint_forms():
 def test_mask_decoder_keeps_each_detections_class():
     logits = RNG.normal(size=(2, 3, 4, 4, 5)).astype(np.float32)
     classes = np.array([[0, 4, 2], [1, 1, 3]], np.int32)
-    (got,) = check_layer(MaskDecoder, {}, [logits, classes], expected_output_shapes=[(2, 3, 4, 4)], fit=False)
+    boxes = np.tile(np.array([0.1, 0.2, 0.6, 0.9], np.float32), (2, 3, 1))
+    boxes[1, 2] = 0.0  # a padding row
+    (got,) = check_layer(MaskDecoder, {}, [logits, classes, boxes], expected_output_shapes=[(2, 3, 4, 4)], fit=False)
     want = 1.0 / (1.0 + np.exp(-np.take_along_axis(logits, classes[:, :, None, None, None], axis=-1)[..., 0]))
+    want[1, 2] = 0.0
     np.testing.assert_allclose(got, want, atol=1e-6)
 
 
 def test_keypoint_decoder_reads_the_best_cell_in_image_coordinates():
-    heatmaps = np.zeros((1, 2, 4, 4, 2), np.float32)
+    heatmaps = np.zeros((1, 3, 4, 4, 2), np.float32)
     heatmaps[0, 0, 2, 3, 0] = 10.0  # joint 0 of detection 0: row 2, column 3
     heatmaps[0, 0, 0, 0, 1] = 10.0
-    boxes = np.array([[[0.2, 0.4, 0.6, 0.8], [0.0, 0.0, 1.0, 1.0]]], np.float32)
+    heatmaps[0, 2, 1, 1, :] = 10.0
+    boxes = np.array([[[0.2, 0.4, 0.6, 0.8], [0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]]], np.float32)
     got = KeypointDecoder()([heatmaps, boxes])
     points, scores = got["detection_keypoints"].numpy(), got["detection_keypoint_scores"].numpy()
     # Cell centres: y = 0.2 + 2.5 / 4 * 0.4, x = 0.4 + 3.5 / 4 * 0.4.
@@ -39,7 +43,9 @@ def test_keypoint_decoder_reads_the_best_cell_in_image_coordinates():
     np.testing.assert_allclose(points[0, 0, 1], [0.25, 0.45], atol=1e-6)
     np.testing.assert_allclose(scores[0, 0], math.exp(10) / (math.exp(10) + 15), atol=1e-6)
     np.testing.assert_allclose(scores[0, 1], 1 / 16, atol=1e-6)  # a flat map: every cell as likely
-    check_layer(KeypointDecoder, {}, [heatmaps, boxes], expected_output_shapes=[(1, 2, 2), (1, 2, 2, 2)], fit=False)
+    np.testing.assert_array_equal(points[0, 2], 0.0)  # a padding row (zero box) gives zeros
+    np.testing.assert_array_equal(scores[0, 2], 0.0)
+    check_layer(KeypointDecoder, {}, [heatmaps, boxes], expected_output_shapes=[(1, 3, 2), (1, 3, 2, 2)], fit=False)
 
 
 def _mask_inputs():

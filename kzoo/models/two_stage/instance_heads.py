@@ -18,7 +18,7 @@ def instance_outputs(parts, features, detections):
     boxes, classes = detections["detection_boxes"], detections["detection_classes"]
     if parts.mask_head is not None:
         logits = parts.mask_head(parts.pool(features, boxes, parts.mask_pool))
-        outputs["detection_masks"] = parts.mask_decoder([logits, classes])
+        outputs["detection_masks"] = parts.mask_decoder([logits, classes, boxes])
     if parts.keypoint_head is not None:
         heatmaps = parts.keypoint_head(parts.pool(features, boxes, parts.keypoint_pool))
         outputs.update(parts.keypoint_decoder([heatmaps, boxes]))
