@@ -61,7 +61,10 @@ def _cmd_evaluate(args):
     import kzoo  # noqa: F401  (registers kzoo layers for loading)
     from kzoo.evaluation import evaluate_split, write_report
 
+    from kzoo.export.files import check_finite_weights
+
     model = keras.saving.load_model(args.checkpoint, safe_mode=True)
+    check_finite_weights(model)
     results, examples = evaluate_split(model, dataset=args.dataset, split=args.split, limit=args.limit)
     print(write_report(results, args.out, examples=examples))
 
@@ -121,7 +124,10 @@ def _cmd_tradeoffs(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="kzoo", description="A Keras 3 model zoo for CNN applications.")
+    parser = argparse.ArgumentParser(
+        prog="kzoo", description="A Keras 3 model zoo for CNN applications.",
+        epilog="Errors print one line; add --debug to see the traceback.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("models", help="list registered models").set_defaults(fn=_cmd_models)
@@ -194,14 +200,24 @@ def build_parser():
 
 
 def main(argv=None):
+    """Run a subcommand. A failure prints one line, ``kzoo: error: ...``, and exits with status 1
+    (``--debug`` anywhere on the line shows the traceback instead)."""
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    if debug:
+        argv.remove("--debug")
     args, extra = parser.parse_known_args(argv)
-    if getattr(args, "passes_extra", False):
-        return args.fn(args, extra)
-    if extra:
+    if not getattr(args, "passes_extra", False) and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    return args.fn(args)
+    try:
+        return args.fn(args, extra) if getattr(args, "passes_extra", False) else args.fn(args)
+    except Exception as error:  # noqa: BLE001  (the command line answers in one line; --debug shows more)
+        if debug:
+            raise
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"kzoo: error: {message}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kzoo.export.files import apply_umask, check_finite_weights, remove_stale_staging, staging_prefix
 from kzoo.export.image_bytes import decode_batch
 from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
 from kzoo.export.labels import write_saved_model_labels
@@ -75,6 +76,8 @@ def _check_export(path, predict, height, width, num_proposals=None):
     loaded = tf.saved_model.load(path)
     got = loaded.signatures["serving_default"](**probe)
     for key, value in expected.items():
+        if value.dtype.is_floating and not np.all(np.isfinite(value.numpy())):
+            raise ValueError(f"the model's {key!r} is not finite on a probe image; it is not exported")
         np.testing.assert_allclose(got[key].numpy(), value.numpy(), rtol=1e-4, atol=1e-5, err_msg=key)
 
 
@@ -82,9 +85,11 @@ def export_saved_model(model, base_dir, name, version=None, class_names=None, im
     """Write ``model`` with decoding inside as ``base_dir/name/version`` and return that path.
 
     The export is written to a temporary directory beside the target, checked
-    (it must reproduce the in-memory model's predictions), then renamed into
-    place, so a failed export leaves no version directory and an existing
-    version is never overwritten.
+    (it must reproduce the in-memory model's predictions, all finite), given
+    the permissions the umask gives, then renamed into place, so a failed
+    export leaves no version directory and an existing version is never
+    overwritten. A model with non-finite weights is refused before anything
+    is written; temporaries of killed exports are removed.
 
     Args:
         model: a model from ``kzoo.build`` or its reloaded ``.keras`` checkpoint.
@@ -103,10 +108,12 @@ def export_saved_model(model, base_dir, name, version=None, class_names=None, im
     target = os.path.join(model_dir, str(version))
     if os.path.exists(target):
         raise FileExistsError(f"{target} exists; versions are never overwritten")
+    check_finite_weights(model)
     os.makedirs(model_dir, exist_ok=True)
+    remove_stale_staging(model_dir)
     archive, predict = _build_archive(model, image_masks)
     height, width = model_input_size(model)
-    staging = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=model_dir)
+    staging = tempfile.mkdtemp(prefix=staging_prefix(version), dir=model_dir)
     try:
         archive.write_out(staging, verbose=False)
         num_proposals = num_external_proposals(model)
@@ -114,6 +121,7 @@ def export_saved_model(model, base_dir, name, version=None, class_names=None, im
         if class_names is not None:
             write_saved_model_labels(staging, class_names)
         _check_export(staging, predict, height, width, num_proposals)
+        apply_umask(staging)
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -5,6 +5,7 @@ import tempfile
 
 import tensorflow as tf
 
+from kzoo.export.files import apply_umask, check_finite_weights, remove_stale_staging, staging_prefix
 from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
 from kzoo.export.labels import add_tflite_labels
 from kzoo.export.tflite_convert import convert_callable
@@ -16,7 +17,8 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
     The TFLite signature ``serving_default`` takes ``images`` uint8
     [1, H, W, 3] at the model's input size (and ``proposals`` float32
     [1, P, 4] for models that take external proposals) and returns the prediction dict
-    (docs/design.md, "Predictions"). The file is written atomically.
+    (docs/design.md, "Predictions"). The file is written atomically, with
+    the permissions the umask gives; a model with non-finite weights is refused.
 
     Args:
         model: a model from ``kzoo.build`` or its reloaded ``.keras`` checkpoint.
@@ -31,6 +33,7 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
     Returns:
         ``path``.
     """
+    check_finite_weights(model)
     height, width = model_input_size(model)
     predict = make_inference_fn(model, image_masks)
     num_proposals = num_external_proposals(model)
@@ -59,8 +62,15 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
         flatbuffer = add_tflite_labels(flatbuffer, class_names)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, staging = tempfile.mkstemp(suffix=".tflite.tmp", dir=directory)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(flatbuffer)
-    os.replace(staging, path)
+    remove_stale_staging(directory)
+    fd, staging = tempfile.mkstemp(prefix=staging_prefix(os.path.basename(path)), dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(flatbuffer)
+        apply_umask(staging)
+        os.replace(staging, path)
+    except BaseException:
+        if os.path.exists(staging):
+            os.remove(staging)
+        raise
     return path
