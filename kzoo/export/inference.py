@@ -8,6 +8,7 @@ device needs nothing else.
 
 import tensorflow as tf
 
+from kzoo.layers import DetectionDecoder
 from kzoo.models.registry import spec_of
 from kzoo.ops.mask_pasting import paste_masks
 
@@ -32,6 +33,33 @@ def num_external_proposals(model):
     return int(proposals[0].shape[1]) if proposals else None
 
 
+def score_threshold(model):
+    """The score threshold of a detector's decoder, or None for models without one."""
+    decoders = [layer for layer in model.layers if isinstance(layer, DetectionDecoder)]
+    return decoders[0].score_threshold if decoders else None
+
+
+def keep_above_threshold(predictions, threshold):
+    """Detections scoring below ``threshold`` become padding rows (zeros) and leave ``num_detections``.
+
+    The decoder already drops them in float; a full-integer TFLite file
+    compares quantized scores and can keep hundreds of near-zero ones, so the
+    graph checks again on its outputs. Detections are sorted by score, so
+    the kept ones are the first rows.
+    """
+    scores = predictions["detection_scores"]
+    above = tf.reduce_sum(tf.cast(scores >= threshold, tf.int32), axis=1)
+    count = tf.minimum(tf.cast(predictions["num_detections"], tf.int32), above)
+    rows = tf.range(tf.shape(scores)[1])[None, :] < count[:, None]
+    kept = {"num_detections": tf.cast(count, predictions["num_detections"].dtype)}
+    for key, value in predictions.items():
+        if key == "num_detections" or not key.startswith("detection_"):
+            continue
+        mask = tf.reshape(rows, tf.concat([tf.shape(rows), tf.ones([tf.rank(value) - 2], tf.int32)], 0))
+        kept[key] = tf.where(mask, value, tf.zeros_like(value))
+    return {**predictions, **kept}
+
+
 def make_inference_fn(model, image_masks=False):
     """Returns ``predict(images, proposals=None)`` -> prediction dict.
 
@@ -44,12 +72,17 @@ def make_inference_fn(model, image_masks=False):
     does not enforce its input shape, so serving signatures declare their
     input with unknown rank and rely on these checks for a clear error.
 
+    A detector's outputs are checked against its decoder's score threshold
+    once more at the end (``keep_above_threshold``), so no artifact, int8
+    included, returns a detection below it.
+
     With ``image_masks=True`` a model with a mask head also returns
     ``detection_image_masks`` uint8 [N, K, H, W]: its box-relative masks
     pasted into the request's own image size and thresholded at 0.5
     (``kzoo.ops.mask_pasting``, TFLite builtins only).
     """
     decode = spec_of(model).decode
+    threshold = score_threshold(model)
     if image_masks and "detection_masks" not in model.output:
         raise ValueError(f"model {model.name!r} predicts no masks; image_masks needs a mask head (mask_rcnn)")
     height, width = model_input_size(model)
@@ -89,6 +122,8 @@ def make_inference_fn(model, image_masks=False):
             proposals = tf.cond(count > 0, lambda: proposals, lambda: tf.zeros([1, num_proposals, 4]))
             outputs = model({"images": pixels, "proposals": proposals}, training=False)
         predictions = decode(model, outputs)
+        if threshold is not None:
+            predictions = keep_above_threshold(predictions, threshold)
         predictions = {key: value[:count] for key, value in predictions.items()}
         if image_masks:
             size = tf.shape(images)
