@@ -8,11 +8,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kzoo.export.files import apply_umask, check_finite_weights, remove_stale_staging, staging_prefix
+from kzoo.export.files import check_finite_weights
 from kzoo.export.image_bytes import decode_batch
 from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
 from kzoo.export.labels import write_saved_model_labels
 from kzoo.export.warmup import probe_inputs, write_warmup_requests
+from kzoo.staging import apply_umask, remove_stale_staging, staging_prefix
 
 # TF Serving reads integer version directories: base_dir/name/<version>/.
 SIGNATURES = ("serving_default", "serving_bytes", "tf_example")

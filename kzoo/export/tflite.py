@@ -1,14 +1,12 @@
 """TFLite export: the whole inference graph (decode and NMS included), builtin ops only."""
 
-import os
-import tempfile
-
 import tensorflow as tf
 
-from kzoo.export.files import apply_umask, check_finite_weights, remove_stale_staging, staging_prefix
+from kzoo.export.files import check_finite_weights
 from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
 from kzoo.export.labels import add_tflite_labels
 from kzoo.export.tflite_convert import convert_callable
+from kzoo.staging import replace_atomically
 
 
 def export_tflite(model, path, quantize=None, representative_data=None, class_names=None, image_masks=False):
@@ -60,17 +58,10 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
     flatbuffer = convert_callable(fn, signature, quantize, representative, trackable=model)
     if class_names is not None:
         flatbuffer = add_tflite_labels(flatbuffer, class_names)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    remove_stale_staging(directory)
-    fd, staging = tempfile.mkstemp(prefix=staging_prefix(os.path.basename(path)), dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
+
+    def write(staging):
+        with open(staging, "wb") as handle:
             handle.write(flatbuffer)
-        apply_umask(staging)
-        os.replace(staging, path)
-    except BaseException:
-        if os.path.exists(staging):
-            os.remove(staging)
-        raise
+
+    replace_atomically(write, path)
     return path

@@ -1,9 +1,20 @@
-"""Callbacks every recipe uses: checkpoints, resumption, logs, NaN guard."""
+"""Callbacks every recipe uses: checkpoints, resumption, logs, NaN guard.
 
+Everything they write goes to a temporary name beside its target and is
+renamed into place (``kzoo.staging``), so a process killed at any moment
+leaves the old file or the new one, and the next run removes the killed
+one's temporaries; nothing holding NaN or infinite weights is written.
+"""
+
+import json
 import math
 import os
+import warnings
 
 import keras
+import numpy as np
+
+from kzoo.staging import replace_atomically
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -25,6 +36,87 @@ class NaNGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def finite_weights(model):
+    """Whether every floating-point weight of ``model`` is finite."""
+    return all(np.all(np.isfinite(w)) for w in model.get_weights() if np.issubdtype(np.asarray(w).dtype, np.floating))
+
+
+class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` whose files are replaced atomically, never with non-finite weights.
+
+    A kill while the backup is written leaves the previous backup; a backup
+    that cannot be read anyway (written by an older version, or a disk
+    error) is set aside with a warning and the run starts from scratch,
+    instead of failing on every rerun. The weights file is replaced before
+    the epoch counter, so a kill between the two repeats an epoch rather
+    than skipping one.
+    """
+
+    def _save_model(self):
+        if not finite_weights(self.model):
+            return
+        os.makedirs(self.backup_dir, exist_ok=True)
+        replace_atomically(lambda p: self.model.save_weights(p), self._weights_path, ".weights.h5")
+        metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
+
+        def write_metadata(p):
+            with open(p, "w") as handle:
+                handle.write(metadata)
+
+        replace_atomically(write_metadata, self._training_metadata_path, ".json")
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
+            aside = f"{self.backup_dir.rstrip(os.sep)}.unreadable-{os.getpid()}"
+            os.replace(self.backup_dir, aside)
+            warnings.warn(f"the backup in {self.backup_dir} could not be read ({error}); moved it to {aside} "
+                          "and starting from scratch", stacklevel=2)
+            self.model._initial_epoch = 0
+
+
+class HistoryFile(keras.callbacks.Callback):
+    """Writes ``history.json`` after every epoch, keeping the epochs of earlier runs of a resumed training.
+
+    Epoch ``e``'s logs go to index ``e`` of each list (so a resumed run
+    overwrites what it repeats and appends the rest); ``extra`` fields
+    (model name, replicas) sit beside ``history``.
+    """
+
+    def __init__(self, path, extra=None):
+        super().__init__()
+        self.path = path
+        self.extra = dict(extra or {})
+
+    def read(self):
+        """The history so far (empty when there is no file)."""
+        if not os.path.exists(self.path):
+            return {}
+        with open(self.path) as handle:
+            return json.load(handle).get("history", {})
+
+    def on_epoch_end(self, epoch, logs=None):
+        history = self.read()
+        for key, value in (logs or {}).items():
+            values = history.setdefault(key, [])
+            del values[epoch:]
+            values.extend([None] * (epoch - len(values)))
+            values.append(_jsonable(value))
+        record = json.dumps({**self.extra, "history": history}, indent=1)
+
+        def write(p):
+            with open(p, "w") as handle:
+                handle.write(record)
+
+        replace_atomically(write, self.path, ".json")
+
+
+def _jsonable(value):
+    value = np.asarray(value)
+    return float(value) if value.ndim == 0 else [float(v) for v in value.ravel()]
+
+
 class SaveModel(keras.callbacks.Callback):
     """Saves a model as ``.keras`` after each epoch (or when ``monitor`` improves), atomically.
 
@@ -32,7 +124,9 @@ class SaveModel(keras.callbacks.Callback):
     detector trains its training graph and saves its inference graph, which
     shares the weights. The file is written under a temporary name beside
     ``path`` and renamed into place, so a killed process leaves the previous
-    checkpoint or the new one, never a partial file.
+    checkpoint or the new one, never a partial file. Non-finite weights (a
+    run that diverged in this epoch) are never saved: the file keeps the
+    last finite state.
 
     Args:
         path: the ``.keras`` file.
@@ -54,17 +148,12 @@ class SaveModel(keras.callbacks.Callback):
                 return
             self.best = float(value)
         model = self.saved_model if self.saved_model is not None else self.model
-        directory, name = os.path.split(os.path.abspath(self.path))
-        staging = os.path.join(directory, f".{name[:-len('.keras')]}.tmp-{os.getpid()}.keras")
-        try:
-            model.save(staging)
-            os.replace(staging, self.path)
-        finally:
-            if os.path.exists(staging):
-                os.remove(staging)
+        if not finite_weights(model):
+            return
+        replace_atomically(lambda p: model.save(p), self.path, ".keras")
 
 
-def standard_callbacks(out_dir, monitor="val_loss", saved_model=None):
+def standard_callbacks(out_dir, monitor="val_loss", saved_model=None, history_extra=None):
     """Checkpoints, resumable state, TensorBoard logs and the NaN guard under ``out_dir``.
 
     - ``out_dir/last.keras``: the model after every epoch.
@@ -73,13 +162,16 @@ def standard_callbacks(out_dir, monitor="val_loss", saved_model=None):
       fit, optimizer included); a killed run resumes from its last finished
       epoch when started again with the same ``out_dir``.
     - ``out_dir/logs/``: TensorBoard scalars.
+    - ``out_dir/history.json``: every epoch's logs, across resumes
+      (``history_extra`` fields beside them).
 
     ``saved_model`` is the model the checkpoints hold when it is not the one
     being fit (a region-based detector's inference graph).
     """
     os.makedirs(out_dir, exist_ok=True)
     return [
-        keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")),
+        SafeBackupAndRestore(os.path.join(out_dir, "backup")),
+        HistoryFile(os.path.join(out_dir, "history.json"), history_extra),
         SaveModel(os.path.join(out_dir, "last.keras"), saved_model),
         SaveModel(os.path.join(out_dir, "best.keras"), saved_model, monitor=monitor),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), write_graph=False),

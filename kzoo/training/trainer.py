@@ -1,12 +1,11 @@
 """``train``: build a registered model under a strategy and ``fit`` it with the standard callbacks."""
 
-import json
-import os
+import numpy as np
 
 import kzoo.data
 from kzoo.export.inference import model_input_size, num_external_proposals
 from kzoo.models.registry import get_spec
-from kzoo.training.callbacks import NaNGuard, standard_callbacks
+from kzoo.training.callbacks import HistoryFile, NaNGuard, standard_callbacks
 from kzoo.training.pipeline import fit_dataset
 from kzoo.training.strategy import make_strategy
 
@@ -89,7 +88,10 @@ def train(
     val_ds = fit_dataset(spec, "validation", batch_size, image_size, dataset=dataset, num_proposals=num_proposals)
     if validation_steps is not None:
         val_ds = val_ds.take(validation_steps)
-    callbacks = standard_callbacks(out_dir, saved_model=model if fit_model is not model else None)
+    callbacks = standard_callbacks(
+        out_dir, saved_model=model if fit_model is not model else None,
+        history_extra={"model": model_name, "replicas": strategy.num_replicas_in_sync},
+    )
     history = fit_model.fit(
         train_ds,
         validation_data=val_ds,
@@ -104,17 +106,11 @@ def train(
         raise FloatingPointError(
             f"loss became non-finite at batch {guard.bad_batch}; the last good checkpoint is in {out_dir}"
         )
-    logs = {key: [_jsonable(v) for v in values] for key, values in history.history.items()}
-    with open(os.path.join(out_dir, "history.json"), "w") as handle:
-        json.dump({"model": model_name, "replicas": strategy.num_replicas_in_sync, "history": logs}, handle, indent=1)
+    # Every epoch of the run, those of earlier, killed runs of it included (history.json).
+    logs = next(c for c in callbacks if isinstance(c, HistoryFile)).read() or {
+        key: [float(np.asarray(v)) for v in values] for key, values in history.history.items()
+    }
     return model, logs
-
-
-def _jsonable(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return [float(v) for v in value]
 
 
 __all__ = ["train"]

@@ -50,10 +50,24 @@ def test_killed_run_resumes_from_its_last_epoch(tmp_path, monkeypatch):
               validation_steps=1, dataset=DATASET, verbose=0)
     assert (tmp_path / "last.keras").exists()
     monkeypatch.setattr("kzoo.training.trainer.standard_callbacks", standard)
+    first = json.loads((tmp_path / "history.json").read_text())["history"]
+    assert len(first["loss"]) == 1
     _, history = train("classifier", str(tmp_path), model_kwargs=SMALL, epochs=3, batch_size=8, steps_per_epoch=2,
                        validation_steps=1, dataset=DATASET, verbose=0)
-    # Epoch 0 was restored from the backup: only epochs 1 and 2 ran again.
-    assert len(history["loss"]) == 2
+    # Epoch 0 was restored from the backup: only epochs 1 and 2 ran again, and history.json keeps all three.
+    assert len(history["loss"]) == 3 and history["loss"][0] == first["loss"][0]
+    assert json.loads((tmp_path / "history.json").read_text())["history"] == history
+
+
+def test_an_unreadable_backup_is_set_aside_and_the_run_starts_again(tmp_path):
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / "latest.weights.h5").write_bytes(b"half of an HDF5 file")  # a kill in the middle of a write
+    (backup / "training_metadata.json").write_text('{"epoch": 0, "batch": -1}')
+    with pytest.warns(UserWarning, match="could not be read"):
+        _, history = train("classifier", str(tmp_path), model_kwargs=SMALL, epochs=2, batch_size=8,
+                           steps_per_epoch=2, validation_steps=1, dataset=DATASET, verbose=0)
+    assert len(history["loss"]) == 2 and (tmp_path / "last.keras").exists()
 
 
 def test_nan_loss_stops_with_an_error_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -70,5 +84,7 @@ def test_nan_loss_stops_with_an_error_and_keeps_the_last_good_checkpoint(tmp_pat
     with pytest.raises(FloatingPointError, match="last good checkpoint"):
         train("classifier", str(tmp_path), compile_fn=compile_with_nan_after_two_steps, model_kwargs=SMALL,
               epochs=3, batch_size=8, steps_per_epoch=2, validation_steps=1, dataset=DATASET, verbose=0)
-    # Epoch 0 (steps 0-1) finished with finite loss and was checkpointed.
+    # Epoch 0 (steps 0-1) finished with finite loss and was checkpointed; the NaN epoch was not.
     assert (tmp_path / "last.keras").exists()
+    last = keras.saving.load_model(tmp_path / "last.keras", safe_mode=True, compile=False)
+    assert all(np.all(np.isfinite(w)) for w in last.get_weights())
