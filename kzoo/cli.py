@@ -5,6 +5,8 @@ import os
 import runpy
 import sys
 
+from kzoo.argtypes import non_negative_float, positive_int
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 RECIPES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes")
@@ -45,6 +47,24 @@ def _cmd_datasets(args):
     print(f"wrote {args.out} ({len(elements)} samples of {args.name}/{args.split})")
 
 
+def _load_checkpoint(path):
+    """A ``.keras`` checkpoint loaded with ``safe_mode=True``, or a ``ValueError`` that says what is wrong."""
+    import zipfile
+
+    import keras
+
+    import kzoo  # noqa: F401  (registers kzoo layers for loading)
+
+    if not os.path.exists(path):
+        raise ValueError(f"no such checkpoint: {path}")
+    if os.path.isdir(path) or not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a .keras checkpoint (a .keras file is a zip archive)")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # noqa: BLE001  (reported in one line)
+        raise ValueError(f"could not load {path}: {str(error).strip().splitlines()[0]}") from error
+
+
 def _cmd_train(args, extra):
     recipe = args.recipe
     path = recipe if recipe.endswith(".py") else os.path.join(RECIPES_DIR, f"{recipe}.py")
@@ -56,27 +76,22 @@ def _cmd_train(args, extra):
 
 
 def _cmd_evaluate(args):
-    import keras
-
-    import kzoo  # noqa: F401  (registers kzoo layers for loading)
     from kzoo.evaluation import evaluate_split, write_report
-
     from kzoo.export.files import check_finite_weights
 
-    model = keras.saving.load_model(args.checkpoint, safe_mode=True)
+    model = _load_checkpoint(args.checkpoint)
     check_finite_weights(model)
     results, examples = evaluate_split(model, dataset=args.dataset, split=args.split, limit=args.limit)
     print(write_report(results, args.out, examples=examples))
 
 
 def _cmd_export(args):
-    import keras
-
-    import kzoo  # noqa: F401
     from kzoo.export import export_saved_model, export_tflite
     from kzoo.export.labels import dataset_class_names
 
-    model = keras.saving.load_model(args.checkpoint, safe_mode=True)
+    if args.quantize and args.format != "tflite":
+        raise ValueError(f"--quantize {args.quantize} applies to TFLite files; add --format tflite")
+    model = _load_checkpoint(args.checkpoint)
     class_names = dataset_class_names(model, args.dataset)
     if args.format == "saved_model":
         path = export_saved_model(
@@ -138,7 +153,7 @@ def build_parser():
     p.add_argument("name", nargs="?")
     p.add_argument("--out", default="samples.png")
     p.add_argument("--split", default="train")
-    p.add_argument("--count", type=int, default=12)
+    p.add_argument("--count", type=positive_int, default=12)
     p.set_defaults(fn=_cmd_datasets)
 
     p = sub.add_parser("train", help="run a recipe from recipes/ (extra arguments go to the recipe)")
@@ -149,7 +164,7 @@ def build_parser():
     p.add_argument("checkpoint")
     p.add_argument("--dataset", default=None, help="default: the model's own dataset")
     p.add_argument("--split", default="test")
-    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N examples")
+    p.add_argument("--limit", type=positive_int, default=None, help="evaluate only the first N examples")
     p.add_argument("--out", default="evaluation")
     p.set_defaults(fn=_cmd_evaluate)
 
@@ -158,7 +173,7 @@ def build_parser():
     p.add_argument("--name", required=True, help="served model name: writes OUT/NAME/VERSION")
     p.add_argument("--format", choices=["saved_model", "tflite"], default="saved_model")
     p.add_argument("--quantize", choices=["float16", "int8"], default=None, help="TFLite only")
-    p.add_argument("--version", type=int, default=None, help="default: next free version")
+    p.add_argument("--version", type=positive_int, default=None, help="default: next free version")
     p.add_argument("--dataset", default=None, help="class names and int8 calibration images; default: the model's")
     p.add_argument("--out", default="saved_models")
     p.add_argument("--image-masks", action="store_true",
@@ -169,13 +184,13 @@ def build_parser():
     p.add_argument("artifact")
     p.add_argument("images", nargs="+")
     p.add_argument("--out", default="predictions")
-    p.add_argument("--score-threshold", type=float, default=0.3)
+    p.add_argument("--score-threshold", type=non_negative_float, default=0.3)
     p.set_defaults(fn=_cmd_predict)
 
     p = sub.add_parser("quickstart", help="train a small model, evaluate, export, predict with the export")
     p.add_argument("--out", default="kzoo_quickstart")
     p.add_argument("--saved-models", default="saved_models")
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=positive_int, default=4)
     p.set_defaults(fn=_cmd_quickstart)
 
     p = sub.add_parser("tradeoffs", help="speed/accuracy grid: latency, FLOPs, memory and AP of detector configurations")
@@ -183,16 +198,16 @@ def build_parser():
     p.add_argument("--models", nargs="+", default=None,
                    help="meta-architectures (default: ssd retinanet faster_rcnn faster_rcnn_c4 rfcn yolo)")
     p.add_argument("--backbones", nargs="+", default=None, help="default: tiny mobilenet_v2 resnet50")
-    p.add_argument("--sizes", nargs="+", type=int, default=None, help="square image sizes (default: 128 256)")
-    p.add_argument("--proposals", nargs="+", type=int, default=None,
+    p.add_argument("--sizes", nargs="+", type=positive_int, default=None, help="square image sizes (default: 128 256)")
+    p.add_argument("--proposals", nargs="+", type=positive_int, default=None,
                    help="proposal counts of the region-based models (default: 50 300)")
     p.add_argument("--dataset", default="shapes", help="trained and scored on (its test split)")
-    p.add_argument("--train-minutes", type=float, default=0.0, help="train each configuration this long (0: none)")
+    p.add_argument("--train-minutes", type=non_negative_float, default=0.0, help="train each configuration this long (0: none)")
     p.add_argument("--checkpoints", default=None, help="trained models, <model>_<backbone>_<size>.keras")
     p.add_argument("--formats", nargs="+", default=["keras", "saved_model", "tflite_fp32", "tflite_int8"],
                    choices=["keras", "saved_model", "tflite_fp32", "tflite_int8"])
-    p.add_argument("--repeats", type=int, default=20, help="timed calls per format")
-    p.add_argument("--test-limit", type=int, default=None, help="score on the first N test images")
+    p.add_argument("--repeats", type=positive_int, default=20, help="timed calls per format")
+    p.add_argument("--test-limit", type=positive_int, default=None, help="score on the first N test images")
     p.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="how the training budget is measured")
     p.add_argument("--out", default="tradeoffs/results.csv", help="results CSV (a rerun extends it)")
     p.set_defaults(fn=_cmd_tradeoffs)

@@ -10,6 +10,7 @@ checkpoints, resumable state and TensorBoard logs in ``--out``.
     kzoo train classify_localize --epochs 30 --box-loss giou
 """
 
+from kzoo.argtypes import positive_float, positive_int
 from kzoo.models.localization import BOX_LOSSES, compile_classify_localize
 from kzoo.training import recipe_parser, train_recipe
 
@@ -19,9 +20,9 @@ def parse_args(argv=None):
         __doc__, "classify_localize", dataset="fashion_scenes/single", image_size=64, epochs=30, batch_size=64
     )
     parser.add_argument("--feature-level", default="P5", help="backbone level the heads read")
-    parser.add_argument("--hidden-units", type=int, default=256)
+    parser.add_argument("--hidden-units", type=positive_int, default=256)
     parser.add_argument("--box-loss", choices=BOX_LOSSES, default="l2")
-    parser.add_argument("--box-weight", type=float, default=2.0, help="weight of the box term in the sum")
+    parser.add_argument("--box-weight", type=positive_float, default=2.0, help="weight of the box term in the sum")
     return parser.parse_args(argv)
 
 

@@ -10,6 +10,7 @@ workers), with checkpoints, resumable state and TensorBoard logs in ``--out``.
     kzoo train deeppose --stages 2 --backbone alexnet
 """
 
+from kzoo.argtypes import non_negative_float, positive_float, positive_int
 from kzoo.models.pose import CascadeConfig, compile_deeppose
 from kzoo.training import recipe_parser, train_recipe
 
@@ -20,11 +21,11 @@ def parse_args(argv=None):
         learning_rate=1e-3, backbone_help="a name from `kzoo backbones` (the paper: alexnet)",
     )
     parser.add_argument("--feature-level", default="P5", help="backbone level the regressor reads")
-    parser.add_argument("--hidden-units", type=int, default=512)
-    parser.add_argument("--stages", type=int, default=1, help="cascade refinement stages (0: plain regressor)")
-    parser.add_argument("--crop-size", type=int, default=16, help="side of each joint's crop, pixels")
-    parser.add_argument("--box-scale", type=float, default=1.0, help="crop side in torso diameters")
-    parser.add_argument("--jitter", type=float, default=0.0, help="training shift of stage inputs, crop sides")
+    parser.add_argument("--hidden-units", type=positive_int, default=512)
+    parser.add_argument("--stages", type=positive_int, default=1, help="cascade refinement stages (0: plain regressor)")
+    parser.add_argument("--crop-size", type=positive_int, default=16, help="side of each joint's crop, pixels")
+    parser.add_argument("--box-scale", type=positive_float, default=1.0, help="crop side in torso diameters")
+    parser.add_argument("--jitter", type=non_negative_float, default=0.0, help="training shift of stage inputs, crop sides")
     parser.add_argument("--norm", choices=("l2", "l1"), default="l2", help="joint distance in the loss")
     return parser.parse_args(argv)
 

@@ -15,6 +15,7 @@ proposals.
     kzoo train fast_rcnn --epochs 20 --out runs/fast_rcnn
 """
 
+from kzoo.argtypes import positive_int
 from kzoo.models.two_stage import compile_two_stage
 from kzoo.training import recipe_parser, train_recipe
 
@@ -24,10 +25,10 @@ def parse_args(argv=None):
         __doc__, "fast_rcnn", dataset="shapes", image_size=128, epochs=20, batch_size=8,
         backbone_help="a name from `kzoo backbones` (vgg16 in the paper; its stride-16 map is read)",
     )
-    parser.add_argument("--proposals", type=int, default=300, help="selective search proposals per image")
+    parser.add_argument("--proposals", type=positive_int, default=300, help="selective search proposals per image")
     parser.add_argument("--pooling", choices=["pool", "align"], default="pool", help="RoI max pooling or RoIAlign")
-    parser.add_argument("--fc", type=int, default=256, help="width of the head's two fully connected layers")
-    parser.add_argument("--rois", type=int, default=64, help="RoIs sampled per training image (64 in the paper)")
+    parser.add_argument("--fc", type=positive_int, default=256, help="width of the head's two fully connected layers")
+    parser.add_argument("--rois", type=positive_int, default=64, help="RoIs sampled per training image (64 in the paper)")
     return parser.parse_args(argv)
 
 

@@ -15,6 +15,7 @@ hold the inference graph (images in, detections out).
     kzoo train faster_rcnn --epochs 20 --out runs/faster_rcnn
 """
 
+from kzoo.argtypes import positive_int
 from kzoo.models.two_stage import compile_two_stage
 from kzoo.training import recipe_parser, train_recipe
 
@@ -26,11 +27,11 @@ def parse_args(argv=None):
     )
     parser.add_argument("--variant", choices=["fpn", "c4"], default="fpn", help="feature pyramid or one stride-16 map")
     parser.add_argument("--pooling", choices=["align", "pool"], default="align", help="RoIAlign or RoI max pooling")
-    parser.add_argument("--channels", type=int, default=64, help="FPN and RPN channels (256 in the papers)")
-    parser.add_argument("--fc", type=int, default=256, help="width of the box head's two fully connected layers")
-    parser.add_argument("--proposals", type=int, default=300, help="proposals per image at test time")
-    parser.add_argument("--train-proposals", type=int, default=300, help="proposals per image while training")
-    parser.add_argument("--rois", type=int, default=128, help="RoIs sampled per training image (512 in the paper)")
+    parser.add_argument("--channels", type=positive_int, default=64, help="FPN and RPN channels (256 in the papers)")
+    parser.add_argument("--fc", type=positive_int, default=256, help="width of the box head's two fully connected layers")
+    parser.add_argument("--proposals", type=positive_int, default=300, help="proposals per image at test time")
+    parser.add_argument("--train-proposals", type=positive_int, default=300, help="proposals per image while training")
+    parser.add_argument("--rois", type=positive_int, default=128, help="RoIs sampled per training image (512 in the paper)")
     return parser.parse_args(argv)
 
 

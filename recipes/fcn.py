@@ -11,6 +11,7 @@ cross-entropy, Dice or their sum.
     kzoo train fcn --variant 16s
 """
 
+from kzoo.argtypes import non_negative_float, positive_int
 from kzoo.models.segmentation import LOSSES, compile_segmentation
 from kzoo.training import recipe_parser, train_recipe
 
@@ -25,8 +26,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--weights", default=None, help="backbone weights: 'imagenet' or a file (default: from scratch)"
     )
-    parser.add_argument("--head-filters", type=int, default=256, help="width of fc6 and fc7 (4096 in the paper)")
-    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--head-filters", type=positive_int, default=256, help="width of fc6 and fc7 (4096 in the paper)")
+    parser.add_argument("--dropout", type=non_negative_float, default=0.1)
     parser.add_argument("--loss", default="cross_entropy", choices=LOSSES, help="cross-entropy, Dice or their sum")
     args = parser.parse_args(argv)
     args.model_name = f"fcn{args.variant}"

@@ -13,6 +13,7 @@ joints out.
     kzoo train keypoint_rcnn --epochs 20 --out runs/keypoint_rcnn
 """
 
+from kzoo.argtypes import positive_int
 from kzoo.models.two_stage import compile_two_stage
 from kzoo.training import recipe_parser, train_recipe
 
@@ -22,12 +23,12 @@ def parse_args(argv=None):
         __doc__, "keypoint_rcnn", dataset="stick_figures", image_size=128, epochs=20, batch_size=8,
         backbone_help="a name from `kzoo backbones` (resnet50 in the paper)",
     )
-    parser.add_argument("--channels", type=int, default=64, help="FPN and RPN channels (256 in the paper)")
-    parser.add_argument("--fc", type=int, default=256, help="width of the box head's two fully connected layers")
-    parser.add_argument("--keypoint-channels", type=int, default=64, help="the keypoint head's convolutions (512)")
-    parser.add_argument("--proposals", type=int, default=300, help="proposals per image at test time")
-    parser.add_argument("--train-proposals", type=int, default=300, help="proposals per image while training")
-    parser.add_argument("--rois", type=int, default=128, help="RoIs sampled per training image (512 in the paper)")
+    parser.add_argument("--channels", type=positive_int, default=64, help="FPN and RPN channels (256 in the paper)")
+    parser.add_argument("--fc", type=positive_int, default=256, help="width of the box head's two fully connected layers")
+    parser.add_argument("--keypoint-channels", type=positive_int, default=64, help="the keypoint head's convolutions (512)")
+    parser.add_argument("--proposals", type=positive_int, default=300, help="proposals per image at test time")
+    parser.add_argument("--train-proposals", type=positive_int, default=300, help="proposals per image while training")
+    parser.add_argument("--rois", type=positive_int, default=128, help="RoIs sampled per training image (512 in the paper)")
     return parser.parse_args(argv)
 
 

@@ -19,6 +19,7 @@ Both stages run under ``tf.distribute`` with resumable state, like every recipe.
 
 import os
 
+from kzoo.argtypes import positive_int
 from kzoo.models.two_stage import compile_two_stage
 from kzoo.training import recipe_parser, train_recipe
 
@@ -28,11 +29,11 @@ def parse_args(argv=None):
         __doc__, "rcnn", dataset="shapes", image_size=128, epochs=10, batch_size=8,
         backbone_help="a name from `kzoo backbones`: the CNN run on each warped region (AlexNet in the paper)",
     )
-    parser.add_argument("--proposals", type=int, default=300, help="selective search proposals per image")
-    parser.add_argument("--crop-size", type=int, default=64, help="side of the warped regions (227 in the paper)")
-    parser.add_argument("--fc", type=int, default=256, help="width of the fully connected region feature")
-    parser.add_argument("--regions", type=int, default=32, help="regions sampled per training image")
-    parser.add_argument("--svm-epochs", type=int, default=3, help="epochs of the second stage (SVMs, boxes)")
+    parser.add_argument("--proposals", type=positive_int, default=300, help="selective search proposals per image")
+    parser.add_argument("--crop-size", type=positive_int, default=64, help="side of the warped regions (227 in the paper)")
+    parser.add_argument("--fc", type=positive_int, default=256, help="width of the fully connected region feature")
+    parser.add_argument("--regions", type=positive_int, default=32, help="regions sampled per training image")
+    parser.add_argument("--svm-epochs", type=positive_int, default=3, help="epochs of the second stage (SVMs, boxes)")
     return parser.parse_args(argv)
 
 

@@ -12,6 +12,7 @@ normalized by the positive anchors of the global batch.
     kzoo train retinanet --epochs 20 --out runs/retinanet
 """
 
+from kzoo.argtypes import positive_int
 from kzoo.models.detection import compile_retinanet
 from kzoo.training import recipe_parser, train_recipe
 
@@ -21,8 +22,8 @@ def parse_args(argv=None):
         __doc__, "retinanet", dataset="shapes", image_size=128, epochs=20, batch_size=16,
         backbone_help="a name from `kzoo backbones` (resnet50 in the paper)",
     )
-    parser.add_argument("--channels", type=int, default=64, help="FPN and subnet channels (256 in the paper)")
-    parser.add_argument("--convs", type=int, default=2, help="convolutions per subnet (4 in the paper)")
+    parser.add_argument("--channels", type=positive_int, default=64, help="FPN and subnet channels (256 in the paper)")
+    parser.add_argument("--convs", type=positive_int, default=2, help="convolutions per subnet (4 in the paper)")
     return parser.parse_args(argv)
 
 

@@ -14,6 +14,7 @@ inference graph (images in, detections out).
     kzoo train rfcn --epochs 20 --out runs/rfcn
 """
 
+from kzoo.argtypes import positive_int
 from kzoo.models.two_stage import compile_two_stage
 from kzoo.training import recipe_parser, train_recipe
 
@@ -23,12 +24,12 @@ def parse_args(argv=None):
         __doc__, "rfcn", dataset="shapes", image_size=128, epochs=20, batch_size=8,
         backbone_help="a name from `kzoo backbones` (resnet101 in the paper)",
     )
-    parser.add_argument("--bins", type=int, default=7, help="k: position-sensitive bins per side (7 in the paper)")
-    parser.add_argument("--channels", type=int, default=256, help="the 1x1 reduction before the maps (1024)")
-    parser.add_argument("--rpn-channels", type=int, default=64, help="the RPN's 3x3 convolution (256 in the paper)")
-    parser.add_argument("--proposals", type=int, default=300, help="proposals per image at test time")
-    parser.add_argument("--train-proposals", type=int, default=300, help="proposals per image while training")
-    parser.add_argument("--rois", type=int, default=128, help="RoIs sampled per training image")
+    parser.add_argument("--bins", type=positive_int, default=7, help="k: position-sensitive bins per side (7 in the paper)")
+    parser.add_argument("--channels", type=positive_int, default=256, help="the 1x1 reduction before the maps (1024)")
+    parser.add_argument("--rpn-channels", type=positive_int, default=64, help="the RPN's 3x3 convolution (256 in the paper)")
+    parser.add_argument("--proposals", type=positive_int, default=300, help="proposals per image at test time")
+    parser.add_argument("--train-proposals", type=positive_int, default=300, help="proposals per image while training")
+    parser.add_argument("--rois", type=positive_int, default=128, help="RoIs sampled per training image")
     return parser.parse_args(argv)
 
 

@@ -11,6 +11,7 @@ tf.data pipeline (``ssd_targets``).
     kzoo train ssd --epochs 20 --out runs/ssd
 """
 
+from kzoo.argtypes import positive_float, positive_int
 from kzoo.models.detection import compile_ssd
 from kzoo.training import recipe_parser, train_recipe
 
@@ -20,8 +21,8 @@ def parse_args(argv=None):
         __doc__, "ssd", dataset="shapes", image_size=128, epochs=20, batch_size=16,
         backbone_help="a name from `kzoo backbones` (vgg16 in the paper)",
     )
-    parser.add_argument("--extra-channels", type=int, default=128, help="channels of the extra feature layers")
-    parser.add_argument("--negative-ratio", type=float, default=3.0, help="hard negatives kept per positive")
+    parser.add_argument("--extra-channels", type=positive_int, default=128, help="channels of the extra feature layers")
+    parser.add_argument("--negative-ratio", type=positive_float, default=3.0, help="hard negatives kept per positive")
     return parser.parse_args(argv)
 
 

@@ -11,6 +11,7 @@ predictor by IoU during training, as in the paper.
     kzoo train yolo --epochs 30 --out runs/yolo
 """
 
+from kzoo.argtypes import positive_int
 from kzoo.models.detection import compile_yolo
 from kzoo.training import recipe_parser, train_recipe
 
@@ -19,8 +20,8 @@ def parse_args(argv=None):
     parser = recipe_parser(
         __doc__, "yolo", dataset="shapes", image_size=128, epochs=30, batch_size=16, learning_rate=1e-3
     )
-    parser.add_argument("--head-channels", type=int, default=128)
-    parser.add_argument("--hidden-units", type=int, default=512, help="first fully connected layer (4096 in the paper)")
+    parser.add_argument("--head-channels", type=positive_int, default=128)
+    parser.add_argument("--hidden-units", type=positive_int, default=512, help="first fully connected layer (4096 in the paper)")
     return parser.parse_args(argv)
 
 

@@ -10,6 +10,7 @@ A recipe adds only its model's own arguments::
 
 import argparse
 
+from kzoo.argtypes import fraction, positive_float, positive_int
 from kzoo.training.trainer import train
 
 
@@ -39,20 +40,20 @@ def recipe_parser(
     parser.add_argument("--out", default=None, help="checkpoints, logs and history go here (default runs/<model>)")
     parser.add_argument("--backbone", *backbone_aliases, default=backbone, choices=backbone_choices, help=backbone_help)
     parser.add_argument("--dataset", default=dataset, help="a name from `kzoo datasets`")
-    parser.add_argument("--image-size", type=int, default=image_size, help="model input side; images are resized")
-    parser.add_argument("--epochs", type=int, default=epochs)
-    parser.add_argument("--batch-size", type=int, default=batch_size, help="global batch, split across replicas")
-    parser.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the train split")
-    parser.add_argument("--validation-steps", type=int, default=None)
-    parser.add_argument("--learning-rate", type=float, default=learning_rate)
+    parser.add_argument("--image-size", type=positive_int, default=image_size, help="model input side; images are resized")
+    parser.add_argument("--epochs", type=positive_int, default=epochs)
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="global batch, split across replicas")
+    parser.add_argument("--steps-per-epoch", type=positive_int, default=None, help="default: one pass over the train split")
+    parser.add_argument("--validation-steps", type=positive_int, default=None)
+    parser.add_argument("--learning-rate", type=positive_float, default=learning_rate)
     parser.add_argument(
         "--flip", action="store_true", help="random horizontal flips of the training images (labels mirrored)"
     )
     parser.add_argument(
-        "--zoom-in", type=float, default=None, metavar="MIN_SCALE",
+        "--zoom-in", type=fraction, default=None, metavar="MIN_SCALE",
         help="random crops that keep every object, at least MIN_SCALE of the image side, resized back",
     )
-    parser.add_argument("--cpu-replicas", type=int, default=None, help="split the CPU into N replicas (no GPU)")
+    parser.add_argument("--cpu-replicas", type=positive_int, default=None, help="split the CPU into N replicas (no GPU)")
     parser.add_argument("--verbose", type=int, default=1)
     return parser
 
