@@ -16,10 +16,16 @@ the order of the json's ``images``:
 - optional ``keypoints`` float32 [M, J, 3] as ``(y, x, visible)`` with
   ``y = y_coco / height`` and ``x = x_coco / width`` (the boxes' scale) and
   COCO's visibility flag (0 unlabeled, 1 occluded, 2 visible);
-- ``image_id`` int64.
+- ``image_id`` int64;
+- ``category_ids`` int64 [K]: the json's category ids in class order, so
+  that writing the elements back gives the same ids (1, 3, 90 stay 1, 3, 90).
 
-Nothing is dropped: degenerate boxes stay, and an annotation of an unknown
-category is an error.
+The reader refuses rather than guesses: nothing is dropped (degenerate
+boxes stay), and a malformed file is an error that names the file and the
+image or annotation: a missing ``images``, ``categories`` or ``bbox``, a
+``bbox`` that is not four finite numbers, a duplicated image id, an
+annotation of an unknown image or category, a missing ``segmentation``
+when masks are read, an image file that cannot be decoded.
 
 Writing (``groundtruth_to_coco``, ``predictions_to_coco``) turns elements and
 prediction dicts (docs/design.md, "Predictions") back into a COCO dataset
@@ -30,10 +36,13 @@ kzoo's evaluator and pycocotools read the same numbers.
 """
 
 import json
+import math
 import os
 
 import numpy as np
 from pycocotools import mask as mask_utils
+
+from kzoo.staging import replace_atomically
 
 
 def load_coco_json(source):
@@ -49,20 +58,51 @@ def coco_categories(dataset):
     return sorted(load_coco_json(dataset)["categories"], key=lambda c: c["id"])
 
 
+def _check_dataset(dataset, source, image_dir, masks):
+    """Refuse a malformed COCO dataset with an error naming ``source`` and the image or annotation."""
+    for key in ("images", "categories"):
+        if not isinstance(dataset.get(key), list):
+            raise ValueError(f"{source}: no {key!r} list")
+    images = {}
+    for info in dataset["images"]:
+        missing = [k for k in ("id", "height", "width") + (("file_name",) if image_dir else ()) if k not in info]
+        if missing:
+            raise ValueError(f"{source}: image {info.get('id', info)} has no {', '.join(missing)}")
+        if info["id"] in images:
+            raise ValueError(f"{source}: image id {info['id']} appears twice")
+        images[info["id"]] = info
+    categories = {c.get("id") for c in dataset["categories"]}
+    for ann in dataset.get("annotations", []):
+        name = f"{source}: annotation {ann.get('id', '(no id)')}"
+        if ann.get("image_id") not in images:
+            raise ValueError(f"{name} belongs to image {ann.get('image_id')}, which is not among the images")
+        if ann.get("category_id") not in categories:
+            raise ValueError(f"{name} has unknown category id {ann.get('category_id')}")
+        bbox = ann.get("bbox")
+        if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
+            raise ValueError(f"{name} has no bbox of four numbers (got {bbox!r})")
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in bbox):
+            raise ValueError(f"{name} has a bbox that is not finite: {bbox}")
+        if masks and "segmentation" not in ann:
+            raise ValueError(f"{name} has no segmentation, and masks were asked for")
+
+
 def coco_elements(dataset, image_dir=None, masks=False, keypoints=False):
     """Yields one kzoo element per image of a COCO dataset (module docstring)."""
+    source = dataset if isinstance(dataset, str) else "the COCO dataset"
     dataset = load_coco_json(dataset)
-    class_of = {c["id"]: i for i, c in enumerate(coco_categories(dataset))}
+    _check_dataset(dataset, source, image_dir, masks)
+    categories = coco_categories(dataset)
+    class_of = {c["id"]: i for i, c in enumerate(categories)}
+    category_ids = np.array([c["id"] for c in categories], np.int64)
     by_image = {}
     for ann in dataset.get("annotations", []):
-        if ann["category_id"] not in class_of:
-            raise ValueError(f"annotation {ann.get('id')} has unknown category id {ann['category_id']}")
         by_image.setdefault(ann["image_id"], []).append(ann)
     joints = max((len(c.get("keypoints", [])) for c in dataset["categories"]), default=0)
     for info in dataset["images"]:
         height, width = int(info["height"]), int(info["width"])
         anns = by_image.get(info["id"], [])
-        element = {"image_id": np.int64(info["id"])}
+        element = {"image_id": np.int64(info["id"]), "category_ids": category_ids}
         if image_dir is not None:
             element["image"] = _read_image(os.path.join(image_dir, info["file_name"]), height, width)
         else:
@@ -103,7 +143,12 @@ def coco_dataset(dataset, image_dir, masks=False, keypoints=False):
 def _read_image(path, height, width):
     import tensorflow as tf
 
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False).numpy()
+    if not os.path.exists(path):
+        raise ValueError(f"image file {path} does not exist")
+    try:
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False).numpy()
+    except tf.errors.OpError as error:
+        raise ValueError(f"image file {path} cannot be decoded: {error.message.splitlines()[0]}") from None
     if image.shape[:2] != (height, width):
         raise ValueError(f"{path} is {image.shape[1]}x{image.shape[0]}, the json says {width}x{height}")
     return image
@@ -214,6 +259,14 @@ def default_categories(num_classes):
     return [{"id": c + 1, "name": str(c)} for c in range(num_classes)]
 
 
+def categories_of(elements):
+    """The categories elements read from COCO json carry (``category_ids``), else None."""
+    for element in elements:
+        if "category_ids" in element:
+            return [{"id": int(i), "name": str(int(i))} for i in np.asarray(element["category_ids"]).reshape(-1)]
+    return None
+
+
 def _category_ids(classes, categories):
     if categories is None:
         return classes + 1
@@ -226,8 +279,10 @@ def _category_ids(classes, categories):
 def groundtruth_to_coco(elements, categories=None, iou_type="bbox"):
     """A COCO dataset dict (images, annotations with ids from 1, categories).
 
-    ``categories`` defaults to ``default_categories`` of the largest class.
+    ``categories`` defaults to the ids the elements carry (``category_ids``,
+    read from COCO json), else to ``default_categories`` of the largest class.
     """
+    categories = categories or categories_of(elements)
     if categories is None:
         largest = max((int(np.max(e["classes"], initial=-1)) for e in elements), default=-1)
         categories = default_categories(largest + 1)
@@ -254,7 +309,8 @@ def groundtruth_to_coco(elements, categories=None, iou_type="bbox"):
 def predictions_to_coco(predictions, elements, categories=None, iou_type="bbox"):
     """A COCO results list; boxes only for ``bbox``, masks only for ``segm``
     (``loadRes`` would take a box's area otherwise), keypoints only for
-    ``keypoints``."""
+    ``keypoints``. ``categories`` default as in ``groundtruth_to_coco``."""
+    categories = categories or categories_of(elements)
     results = []
     for image_id, prediction, element in zip(image_ids(elements), predictions, elements):
         arrays = prediction_arrays(prediction, *image_size(element), iou_type=iou_type)
@@ -278,7 +334,9 @@ def _rle_json(rle):
 
 def write_coco_json(obj, path):
     """Writes a dataset dict or results list; a reader never sees half a file."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f)
-    os.replace(tmp, path)
+
+    def write(staging):
+        with open(staging, "w") as handle:
+            json.dump(obj, handle)
+
+    replace_atomically(write, path)
