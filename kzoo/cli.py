@@ -95,7 +95,8 @@ def _cmd_export(args):
     class_names = dataset_class_names(model, args.dataset)
     if args.format == "saved_model":
         path = export_saved_model(
-            model, args.out, args.name, version=args.version, class_names=class_names, image_masks=args.image_masks
+            model, args.out, args.name, version=args.version, class_names=class_names, image_masks=args.image_masks,
+            max_pixels=args.max_pixels,
         )
     else:
         representative = None
@@ -176,6 +177,8 @@ def build_parser():
     p.add_argument("--version", type=positive_int, default=None, help="default: next free version")
     p.add_argument("--dataset", default=None, help="class names and int8 calibration images; default: the model's")
     p.add_argument("--out", default="saved_models")
+    p.add_argument("--max-pixels", type=positive_int, default=40_000_000,
+                   help="SavedModel: the largest request image (height x width) served")
     p.add_argument("--image-masks", action="store_true",
                    help="mask models: also return detection_image_masks, pasted at the image's size")
     p.set_defaults(fn=_cmd_export)

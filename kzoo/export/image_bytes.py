@@ -56,6 +56,15 @@ def header_size(data):
     return size[0], size[1]
 
 
+def within_budget(height, width, max_pixels):
+    """Whether ``height * width <= max_pixels``, without overflow for sides up to 2**32 (a PNG header's)."""
+    height, width = tf.cast(height, tf.int64), tf.cast(width, tf.int64)
+    budget = tf.constant(max_pixels, tf.int64)
+    # Each side within the budget first: then the product stays far below 2**63.
+    sides = (height <= budget) & (width <= budget)
+    return sides & (tf.where(sides, height * width, budget + 1) <= budget)
+
+
 def decode_checked(data, height, width, max_pixels=MAX_PIXELS):
     """One JPEG/PNG string -> float32 [height, width, 3] in [0, 255], refusing oversized claims before decoding.
 
@@ -63,9 +72,8 @@ def decode_checked(data, height, width, max_pixels=MAX_PIXELS):
     make bytes requests differ from pixel requests of the same image.
     """
     claimed_h, claimed_w = header_size(data)
-    small_enough = tf.debugging.assert_less_equal(
-        claimed_h * claimed_w,
-        tf.constant(max_pixels, tf.int64),
+    small_enough = tf.debugging.assert_equal(
+        within_budget(claimed_h, claimed_w, max_pixels), True,
         message=f"image too large: the header claims more than {max_pixels} pixels",
     )
     image = tf.io.decode_image(_after([small_enough], data), channels=3, expand_animations=False)

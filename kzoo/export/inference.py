@@ -8,6 +8,7 @@ device needs nothing else.
 
 import tensorflow as tf
 
+from kzoo.export.image_bytes import MAX_PIXELS, within_budget
 from kzoo.layers import DetectionDecoder
 from kzoo.models.registry import spec_of
 from kzoo.ops.mask_pasting import paste_masks
@@ -60,7 +61,18 @@ def keep_above_threshold(predictions, threshold):
     return {**predictions, **kept}
 
 
-def make_inference_fn(model, image_masks=False):
+def _at_request_size(predictions, size, model_size):
+    """Segmentation maps resized from the model's size to the request's (a no-op when they agree)."""
+    probs = predictions["segmentation_probs"]
+    mask = predictions["segmentation_mask"]
+    same = tf.reduce_all(tf.equal(size, model_size))
+    probs = tf.cond(same, lambda: probs, lambda: tf.image.resize(probs, size))
+    resized = tf.image.resize(mask[..., None], size, method="nearest")[..., 0]
+    mask = tf.cond(same, lambda: mask, lambda: tf.cast(resized, mask.dtype))
+    return {**predictions, "segmentation_probs": probs, "segmentation_mask": mask}
+
+
+def make_inference_fn(model, image_masks=False, max_pixels=MAX_PIXELS):
     """Returns ``predict(images, proposals=None)`` -> prediction dict.
 
     ``images`` are uint8 (or float in [0, 255]) [N, H, W, 3] of any size.
@@ -75,6 +87,11 @@ def make_inference_fn(model, image_masks=False):
     A detector's outputs are checked against its decoder's score threshold
     once more at the end (``keep_above_threshold``), so no artifact, int8
     included, returns a detection below it.
+
+    Images larger than ``max_pixels`` (height x width) are refused before
+    anything is computed. Segmentation maps come back at the request
+    images' own size (probabilities resized bilinearly, the mask by nearest
+    neighbour).
 
     With ``image_masks=True`` a model with a mask head also returns
     ``detection_image_masks`` uint8 [N, K, H, W]: its box-relative masks
@@ -97,6 +114,12 @@ def make_inference_fn(model, image_masks=False):
         ]
         with tf.control_dependencies(checks):
             images = tf.ensure_shape(tf.identity(images), [None, None, None, 3])
+        budget = tf.debugging.assert_equal(
+            within_budget(tf.shape(images)[1], tf.shape(images)[2], max_pixels), True,
+            message=f"image too large: more than {max_pixels} pixels",
+        )
+        with tf.control_dependencies([budget]):
+            images = tf.identity(images)
         if num_proposals is not None:
             if proposals is None:
                 raise ValueError(f"model {model.name!r} takes proposals [N, {num_proposals}, 4] with its images")
@@ -125,6 +148,8 @@ def make_inference_fn(model, image_masks=False):
         if threshold is not None:
             predictions = keep_above_threshold(predictions, threshold)
         predictions = {key: value[:count] for key, value in predictions.items()}
+        if "segmentation_mask" in predictions:
+            predictions = _at_request_size(predictions, tf.shape(images)[1:3], (height, width))
         if image_masks:
             size = tf.shape(images)
             predictions[IMAGE_MASKS] = paste_masks(

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from kzoo.export.files import check_finite_weights
-from kzoo.export.image_bytes import decode_batch
+from kzoo.export.image_bytes import MAX_PIXELS, decode_batch
 from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
 from kzoo.export.labels import write_saved_model_labels
 from kzoo.export.warmup import probe_inputs, write_warmup_requests
@@ -27,8 +27,8 @@ def next_version(model_dir):
     return max(versions, default=0) + 1
 
 
-def _build_archive(model, image_masks=False):
-    predict = make_inference_fn(model, image_masks)
+def _build_archive(model, image_masks=False, max_pixels=MAX_PIXELS):
+    predict = make_inference_fn(model, image_masks, max_pixels)
     height, width = model_input_size(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -39,12 +39,13 @@ def _build_archive(model, image_masks=False):
     if num_proposals is None:
         archive.add_endpoint("serving_default", predict, input_signature=[images])
         archive.add_endpoint(
-            "serving_bytes", lambda data: predict(decode_batch(data, height, width)), input_signature=[image_bytes]
+            "serving_bytes", lambda data: predict(decode_batch(data, height, width, max_pixels)),
+            input_signature=[image_bytes],
         )
 
         def tf_example(serialized):
             features = tf.io.parse_example(serialized, {"image/encoded": tf.io.FixedLenFeature([], tf.string)})
-            return predict(decode_batch(features["image/encoded"], height, width))
+            return predict(decode_batch(features["image/encoded"], height, width, max_pixels))
 
         archive.add_endpoint("tf_example", tf_example, input_signature=[examples])
         return archive, predict
@@ -53,7 +54,7 @@ def _build_archive(model, image_masks=False):
     proposals = tf.TensorSpec([None, num_proposals, 4], tf.float32, name="proposals")
     archive.add_endpoint("serving_default", predict, input_signature=[images, proposals])
     archive.add_endpoint(
-        "serving_bytes", lambda data, boxes: predict(decode_batch(data, height, width), boxes),
+        "serving_bytes", lambda data, boxes: predict(decode_batch(data, height, width, max_pixels), boxes),
         input_signature=[image_bytes, proposals],
     )
 
@@ -64,7 +65,7 @@ def _build_archive(model, image_masks=False):
         }
         features = tf.io.parse_example(serialized, spec)
         boxes = tf.reshape(features["image/proposals"], [-1, num_proposals, 4])
-        return predict(decode_batch(features["image/encoded"], height, width), boxes)
+        return predict(decode_batch(features["image/encoded"], height, width, max_pixels), boxes)
 
     archive.add_endpoint("tf_example", tf_example_with_proposals, input_signature=[examples])
     return archive, predict
@@ -82,7 +83,9 @@ def _check_export(path, predict, height, width, num_proposals=None):
         np.testing.assert_allclose(got[key].numpy(), value.numpy(), rtol=1e-4, atol=1e-5, err_msg=key)
 
 
-def export_saved_model(model, base_dir, name, version=None, class_names=None, image_masks=False):
+def export_saved_model(
+    model, base_dir, name, version=None, class_names=None, image_masks=False, max_pixels=MAX_PIXELS
+):
     """Write ``model`` with decoding inside as ``base_dir/name/version`` and return that path.
 
     The export is written to a temporary directory beside the target, checked
@@ -101,6 +104,9 @@ def export_saved_model(model, base_dir, name, version=None, class_names=None, im
         image_masks: models with a mask head also return
             ``detection_image_masks``, pasted at each request image's size
             (``make_inference_fn``).
+        max_pixels: the largest image (height x width) a request may send,
+            as pixels or as encoded bytes (their header's claim, checked
+            before decoding); larger ones are refused.
     """
     model_dir = os.path.join(base_dir, name)
     version = next_version(model_dir) if version is None else int(version)
@@ -112,7 +118,7 @@ def export_saved_model(model, base_dir, name, version=None, class_names=None, im
     check_finite_weights(model)
     os.makedirs(model_dir, exist_ok=True)
     remove_stale_staging(model_dir)
-    archive, predict = _build_archive(model, image_masks)
+    archive, predict = _build_archive(model, image_masks, max_pixels)
     height, width = model_input_size(model)
     staging = tempfile.mkdtemp(prefix=staging_prefix(version), dir=model_dir)
     try:
