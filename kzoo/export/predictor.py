@@ -1,6 +1,7 @@
 """Run an exported artifact, a SavedModel directory or a ``.tflite`` file, alike."""
 
 import os
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -23,6 +24,29 @@ def host_proposals(images, count):
     return proposals
 
 
+def as_pixels(images):
+    """``images`` as uint8 [N, H, W, 3]; a clear error for any other shape.
+
+    Floats are taken as pixel values in [0, 255], rounded and clipped; floats
+    that all lie in [0, 1] draw a warning, since they would be near-black images.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"images must be [N, H, W, 3] (a batch of RGB images), got shape {images.shape}")
+    if images.dtype == np.uint8:
+        return images
+    if not (np.issubdtype(images.dtype, np.floating) or np.issubdtype(images.dtype, np.integer)):
+        raise ValueError(f"images must hold numbers (uint8 pixels in [0, 255]), got {images.dtype}")
+    if np.issubdtype(images.dtype, np.floating):
+        if not np.all(np.isfinite(images)):
+            raise ValueError("images hold NaN or infinite values")
+        if images.size and images.max() <= 1.0 and images.max() > 0:
+            warnings.warn("images are floats in [0, 1]; kzoo expects pixel values in [0, 255] "
+                          "(multiply by 255), so these are nearly black", stacklevel=3)
+        images = np.round(images)
+    return np.clip(images, 0, 255).astype(np.uint8)
+
+
 class SavedModelPredictor:
     """Runs the ``serving_default`` signature of a SavedModel directory."""
 
@@ -40,7 +64,7 @@ class SavedModelPredictor:
         Models with external proposals take ``proposals`` [N, P, 4]; without
         them, selective search runs on the host (``host_proposals``).
         """
-        images = np.asarray(images, np.uint8)
+        images = as_pixels(images)
         inputs = {"images": tf.constant(images)}
         if self.num_proposals is not None:
             if proposals is None:
@@ -73,7 +97,7 @@ class TFLitePredictor:
         Models with external proposals take ``proposals`` [N, P, 4]; without
         them, selective search runs on the host (``host_proposals``).
         """
-        images = np.asarray(images, np.uint8)
+        images = as_pixels(images)
         if self.num_proposals is not None and proposals is None:
             proposals = host_proposals(images, self.num_proposals)
         results = []
