@@ -74,6 +74,7 @@ def test_speed_times_search_and_network_apart_and_skips_unknown_models():
     json.dumps(result)
 
 
+@pytest.mark.slow
 def test_step_times_the_one_pass_and_two_pass_steps():
     result = two_stage.run_step(
         batch_size=2, repeats=2, warmup=1, dataset="shapes/tiny",

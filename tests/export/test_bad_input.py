@@ -14,7 +14,18 @@ import tensorflow as tf
 import kzoo
 
 
-@pytest.fixture(scope="module", params=kzoo.list_models())
+# Mask R-CNN, keypoint R-CNN and R-FCN are served by Faster R-CNN's request handling unchanged (the same
+# inference function, image-only inputs): their bad-input checks are the long ones.
+_SAME_SERVING_AS_FASTER_RCNN = {"mask_rcnn", "keypoint_rcnn", "rfcn"}
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(name, marks=pytest.mark.slow) if name in _SAME_SERVING_AS_FASTER_RCNN else name
+        for name in kzoo.list_models()
+    ],
+)
 def exported(request, small_export):
     return small_export(request.param)
 

@@ -54,20 +54,7 @@ def test_the_command_line_refuses_a_diverged_checkpoint_in_one_line(classifier, 
     assert not os.path.exists(tmp_path / "saved" / "clf" / "1")
 
 
-@pytest.mark.parametrize("umask", [0o022, 0o027])
-def test_exports_get_the_permissions_the_umask_gives(classifier, tmp_path, umask):
-    previous = os.umask(umask)
-    try:
-        version = export_saved_model(classifier, str(tmp_path / "saved"), "clf")
-        lite = export_tflite(classifier, str(tmp_path / "clf.tflite"))
-    finally:
-        os.umask(previous)
-    assert _mode(version) == 0o777 & ~umask
-    assert _mode(os.path.join(version, "saved_model.pb")) == 0o666 & ~umask
-    assert _mode(lite) == 0o666 & ~umask
-
-
-def test_the_next_export_removes_the_temporaries_of_killed_exports(classifier, tmp_path):
+def test_exports_take_the_umask_and_clean_the_temporaries_of_killed_exports(classifier, tmp_path):
     model_dir = tmp_path / "saved" / "clf"
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(gone.stdout)
@@ -77,8 +64,16 @@ def test_the_next_export_removes_the_temporaries_of_killed_exports(classifier, t
     live.mkdir()
     stale_lite = tmp_path / f".clf.tflite.tmp-{dead}-wxyz"
     stale_lite.write_bytes(b"half a file")
-    export_saved_model(classifier, str(tmp_path / "saved"), "clf")
-    export_tflite(classifier, str(tmp_path / "clf.tflite"))
+    umask = 0o027  # stricter than the usual 022: group members may read, others may not
+    previous = os.umask(umask)
+    try:
+        version = export_saved_model(classifier, str(tmp_path / "saved"), "clf")
+        lite = export_tflite(classifier, str(tmp_path / "clf.tflite"))
+    finally:
+        os.umask(previous)
+    assert _mode(version) == 0o777 & ~umask
+    assert _mode(os.path.join(version, "saved_model.pb")) == 0o666 & ~umask
+    assert _mode(lite) == 0o666 & ~umask
     assert not stale.exists() and not stale_lite.exists()
     assert live.exists()
 
