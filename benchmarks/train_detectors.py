@@ -39,25 +39,28 @@ from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
 from budget import TimeBudget, save_trained  # noqa: E402
 
+# Region-based models: the test-time counts of the papers scaled to 128-pixel images, and the
+# TrainingSettings of the training graph ("training").
+_RPN = {"num_channels": 64, "pre_nms_top_k": 1000, "post_nms_top_k": 300}
+_RPN_TRAINING = dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=64)
+_BOX_HEAD = {"representation_size": 256}
+
+
+def _rpn_config(**model):
+    """A model with an RPN: the tiny backbone, ``_RPN``, ``_RPN_TRAINING``, and ``model``'s own arguments."""
+    return dict(model=dict(backbone="tiny", rpn=_RPN, **model), training=_RPN_TRAINING, learning_rate=2e-3,
+                batch_size=8)
+
+
 # The configurations benchmarked: small heads so that CPU training fits the budget.
 CONFIGS = {
     "sliding_window_detector": dict(model=dict(backbone="tiny"), learning_rate=2e-3, batch_size=16),
     "yolo": dict(model=dict(backbone="tiny", head_channels=128, hidden_units=512), learning_rate=1e-3, batch_size=16),
     "ssd": dict(model=dict(backbone="tiny", extra_channels=128), learning_rate=2e-3, batch_size=16),
     "retinanet": dict(model=dict(backbone="tiny", num_channels=64, num_convs=2), learning_rate=2e-3, batch_size=16),
-    # Region-based: the test-time counts of the papers scaled to 128-pixel images; "training" is the
-    # TrainingSettings of the training graph.
-    "faster_rcnn": dict(
-        model=dict(
-            backbone="tiny", variant="fpn", fpn_channels=64,
-            rpn={"num_channels": 64, "pre_nms_top_k": 1000, "post_nms_top_k": 300},
-            roi_heads={"representation_size": 256},
-        ),
-        training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=64),
-        learning_rate=2e-3, batch_size=8,
-    ),
+    "faster_rcnn": _rpn_config(variant="fpn", fpn_channels=64, roi_heads=_BOX_HEAD),
     "fast_rcnn": dict(
-        model=dict(backbone="tiny", num_proposals=300, roi_heads={"representation_size": 256}),
+        model=dict(backbone="tiny", num_proposals=300, roi_heads=_BOX_HEAD),
         training=dict(roi_num_samples=64), learning_rate=2e-3, batch_size=8,
     ),
     # R-CNN's two stages: 80 % of the budget fine-tunes the CNN, 20 % trains the SVMs and box regressors.
@@ -66,44 +69,12 @@ CONFIGS = {
         stages=[(0.8, dict(stage="finetune", num_samples=32)), (0.2, dict(stage="svm", num_samples=32))],
         learning_rate=2e-3, batch_size=8,
     ),
-    "faster_rcnn_c4": dict(
-        builds="faster_rcnn",
-        model=dict(
-            backbone="tiny", variant="c4",
-            rpn={"num_channels": 64, "pre_nms_top_k": 1000, "post_nms_top_k": 300},
-            roi_heads={"representation_size": 256},
-        ),
-        training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=64),
-        learning_rate=2e-3, batch_size=8,
-    ),
+    "faster_rcnn_c4": {**_rpn_config(variant="c4", roi_heads=_BOX_HEAD), "builds": "faster_rcnn"},
     # R-FCN on the same stride-16 map and proposals as the C4 variant; its head has no per-RoI layer.
-    "rfcn": dict(
-        model=dict(
-            backbone="tiny", channels=256,
-            rpn={"num_channels": 64, "pre_nms_top_k": 1000, "post_nms_top_k": 300},
-        ),
-        training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=64),
-        learning_rate=2e-3, batch_size=8,
-    ),
+    "rfcn": _rpn_config(channels=256),
     # Faster R-CNN FPN as above, with Mask R-CNN's heads at a narrower width.
-    "mask_rcnn": dict(
-        model=dict(
-            backbone="tiny", fpn_channels=64,
-            rpn={"num_channels": 64, "pre_nms_top_k": 1000, "post_nms_top_k": 300},
-            roi_heads={"representation_size": 256}, mask_head={"channels": 64},
-        ),
-        training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=64),
-        learning_rate=2e-3, batch_size=8,
-    ),
-    "keypoint_rcnn": dict(
-        model=dict(
-            backbone="tiny", fpn_channels=64,
-            rpn={"num_channels": 64, "pre_nms_top_k": 1000, "post_nms_top_k": 300},
-            roi_heads={"representation_size": 256}, keypoint_head={"channels": 64},
-        ),
-        training=dict(rpn_pre_nms_top_k=1000, rpn_post_nms_top_k=300, roi_num_samples=64),
-        learning_rate=2e-3, batch_size=8,
-    ),
+    "mask_rcnn": _rpn_config(fpn_channels=64, roi_heads=_BOX_HEAD, mask_head={"channels": 64}),
+    "keypoint_rcnn": _rpn_config(fpn_channels=64, roi_heads=_BOX_HEAD, keypoint_head={"channels": 64}),
 }
 # What each task's evaluator adds beside the box metrics.
 EXTRA_METRICS = ("mask_AP", "mask_AP50", "mask_AP75", "keypoint_AP", "keypoint_AP50", "keypoint_AP75")

@@ -77,7 +77,7 @@ def _cmd_train(args, extra):
 
 def _cmd_evaluate(args):
     from kzoo.evaluation import evaluate_split, write_report
-    from kzoo.export.files import check_finite_weights
+    from kzoo.models.weights import check_finite_weights
 
     model = _load_checkpoint(args.checkpoint)
     check_finite_weights(model)

@@ -25,7 +25,8 @@ def parse_args(argv=None):
     parser.add_argument("--stages", type=positive_int, default=1, help="cascade refinement stages (0: plain regressor)")
     parser.add_argument("--crop-size", type=positive_int, default=16, help="side of each joint's crop, pixels")
     parser.add_argument("--box-scale", type=positive_float, default=1.0, help="crop side in torso diameters")
-    parser.add_argument("--jitter", type=non_negative_float, default=0.0, help="training shift of stage inputs, crop sides")
+    parser.add_argument("--jitter", type=non_negative_float, default=0.0,
+                        help="training shift of stage inputs, crop sides")
     parser.add_argument("--norm", choices=("l2", "l1"), default="l2", help="joint distance in the loss")
     return parser.parse_args(argv)
 

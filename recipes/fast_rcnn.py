@@ -28,7 +28,8 @@ def parse_args(argv=None):
     parser.add_argument("--proposals", type=positive_int, default=300, help="selective search proposals per image")
     parser.add_argument("--pooling", choices=["pool", "align"], default="pool", help="RoI max pooling or RoIAlign")
     parser.add_argument("--fc", type=positive_int, default=256, help="width of the head's two fully connected layers")
-    parser.add_argument("--rois", type=positive_int, default=64, help="RoIs sampled per training image (64 in the paper)")
+    parser.add_argument("--rois", type=positive_int, default=64,
+                        help="RoIs sampled per training image (64 in the paper)")
     return parser.parse_args(argv)
 
 

@@ -15,9 +15,8 @@ hold the inference graph (images in, detections out).
     kzoo train faster_rcnn --epochs 20 --out runs/faster_rcnn
 """
 
-from kzoo.argtypes import positive_int
-from kzoo.models.two_stage import compile_two_stage
-from kzoo.training import recipe_parser, train_recipe
+from kzoo.training import recipe_parser
+from kzoo.training.region_recipe import add_rpn_arguments, train_rpn_recipe
 
 
 def parse_args(argv=None):
@@ -27,29 +26,13 @@ def parse_args(argv=None):
     )
     parser.add_argument("--variant", choices=["fpn", "c4"], default="fpn", help="feature pyramid or one stride-16 map")
     parser.add_argument("--pooling", choices=["align", "pool"], default="align", help="RoIAlign or RoI max pooling")
-    parser.add_argument("--channels", type=positive_int, default=64, help="FPN and RPN channels (256 in the papers)")
-    parser.add_argument("--fc", type=positive_int, default=256, help="width of the box head's two fully connected layers")
-    parser.add_argument("--proposals", type=positive_int, default=300, help="proposals per image at test time")
-    parser.add_argument("--train-proposals", type=positive_int, default=300, help="proposals per image while training")
-    parser.add_argument("--rois", type=positive_int, default=128, help="RoIs sampled per training image (512 in the paper)")
-    return parser.parse_args(argv)
+    return add_rpn_arguments(parser).parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    model_kwargs = {
-        "variant": args.variant,
-        "fpn_channels": args.channels,
-        "rpn": {"num_channels": args.channels, "post_nms_top_k": args.proposals},
-        "roi_heads": {"pooling": args.pooling, "representation_size": args.fc},
-    }
-    training = {"rpn_post_nms_top_k": args.train_proposals, "roi_num_samples": args.rois}
-    return train_recipe(
-        args,
-        lambda model, strategy: compile_two_stage(model, strategy, args.learning_rate),
-        model_kwargs=model_kwargs,
-        training_settings=training,
-    )
+    model_kwargs = {"variant": args.variant, "fpn_channels": args.channels, "roi_heads": {"pooling": args.pooling}}
+    return train_rpn_recipe(args, model_kwargs)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--weights", default=None, help="backbone weights: 'imagenet' or a file (default: from scratch)"
     )
-    parser.add_argument("--head-filters", type=positive_int, default=256, help="width of fc6 and fc7 (4096 in the paper)")
+    parser.add_argument("--head-filters", type=positive_int, default=256,
+                        help="width of fc6 and fc7 (4096 in the paper)")
     parser.add_argument("--dropout", type=non_negative_float, default=0.1)
     parser.add_argument("--loss", default="cross_entropy", choices=LOSSES, help="cross-entropy, Dice or their sum")
     args = parser.parse_args(argv)

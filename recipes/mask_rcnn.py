@@ -15,8 +15,8 @@ inference graph: images in, detections and 28x28 box-relative masks out.
 """
 
 from kzoo.argtypes import positive_int
-from kzoo.models.two_stage import compile_two_stage
-from kzoo.training import recipe_parser, train_recipe
+from kzoo.training import recipe_parser
+from kzoo.training.region_recipe import add_rpn_arguments, train_rpn_recipe
 
 
 def parse_args(argv=None):
@@ -24,30 +24,13 @@ def parse_args(argv=None):
         __doc__, "mask_rcnn", dataset="shapes", image_size=128, epochs=20, batch_size=8,
         backbone_help="a name from `kzoo backbones` (resnet50 or resnet101 in the paper)",
     )
-    parser.add_argument("--channels", type=positive_int, default=64, help="FPN and RPN channels (256 in the paper)")
-    parser.add_argument("--fc", type=positive_int, default=256, help="width of the box head's two fully connected layers")
     parser.add_argument("--mask-channels", type=positive_int, default=64, help="the mask head's convolutions (256)")
-    parser.add_argument("--proposals", type=positive_int, default=300, help="proposals per image at test time")
-    parser.add_argument("--train-proposals", type=positive_int, default=300, help="proposals per image while training")
-    parser.add_argument("--rois", type=positive_int, default=128, help="RoIs sampled per training image (512 in the paper)")
-    return parser.parse_args(argv)
+    return add_rpn_arguments(parser).parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    model_kwargs = {
-        "fpn_channels": args.channels,
-        "rpn": {"num_channels": args.channels, "post_nms_top_k": args.proposals},
-        "roi_heads": {"representation_size": args.fc},
-        "mask_head": {"channels": args.mask_channels},
-    }
-    training = {"rpn_post_nms_top_k": args.train_proposals, "roi_num_samples": args.rois}
-    return train_recipe(
-        args,
-        lambda model, strategy: compile_two_stage(model, strategy, args.learning_rate),
-        model_kwargs=model_kwargs,
-        training_settings=training,
-    )
+    return train_rpn_recipe(args, {"fpn_channels": args.channels, "mask_head": {"channels": args.mask_channels}})
 
 
 if __name__ == "__main__":

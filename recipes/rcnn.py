@@ -30,7 +30,8 @@ def parse_args(argv=None):
         backbone_help="a name from `kzoo backbones`: the CNN run on each warped region (AlexNet in the paper)",
     )
     parser.add_argument("--proposals", type=positive_int, default=300, help="selective search proposals per image")
-    parser.add_argument("--crop-size", type=positive_int, default=64, help="side of the warped regions (227 in the paper)")
+    parser.add_argument("--crop-size", type=positive_int, default=64,
+                        help="side of the warped regions (227 in the paper)")
     parser.add_argument("--fc", type=positive_int, default=256, help="width of the fully connected region feature")
     parser.add_argument("--regions", type=positive_int, default=32, help="regions sampled per training image")
     parser.add_argument("--svm-epochs", type=positive_int, default=3, help="epochs of the second stage (SVMs, boxes)")

@@ -15,8 +15,8 @@ inference graph (images in, detections out).
 """
 
 from kzoo.argtypes import positive_int
-from kzoo.models.two_stage import compile_two_stage
-from kzoo.training import recipe_parser, train_recipe
+from kzoo.training import recipe_parser
+from kzoo.training.region_recipe import add_rpn_arguments, train_rpn_recipe
 
 
 def parse_args(argv=None):
@@ -24,29 +24,19 @@ def parse_args(argv=None):
         __doc__, "rfcn", dataset="shapes", image_size=128, epochs=20, batch_size=8,
         backbone_help="a name from `kzoo backbones` (resnet101 in the paper)",
     )
-    parser.add_argument("--bins", type=positive_int, default=7, help="k: position-sensitive bins per side (7 in the paper)")
+    parser.add_argument("--bins", type=positive_int, default=7,
+                        help="k: position-sensitive bins per side (7 in the paper)")
     parser.add_argument("--channels", type=positive_int, default=256, help="the 1x1 reduction before the maps (1024)")
-    parser.add_argument("--rpn-channels", type=positive_int, default=64, help="the RPN's 3x3 convolution (256 in the paper)")
-    parser.add_argument("--proposals", type=positive_int, default=300, help="proposals per image at test time")
-    parser.add_argument("--train-proposals", type=positive_int, default=300, help="proposals per image while training")
-    parser.add_argument("--rois", type=positive_int, default=128, help="RoIs sampled per training image")
+    parser.add_argument("--rpn-channels", type=positive_int, default=64,
+                        help="the RPN's 3x3 convolution (256 in the paper)")
+    add_rpn_arguments(parser, channels_help=None, fc=False, rois_help="RoIs sampled per training image")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    model_kwargs = {
-        "output_size": args.bins,
-        "channels": args.channels,
-        "rpn": {"num_channels": args.rpn_channels, "post_nms_top_k": args.proposals},
-    }
-    training = {"rpn_post_nms_top_k": args.train_proposals, "roi_num_samples": args.rois}
-    return train_recipe(
-        args,
-        lambda model, strategy: compile_two_stage(model, strategy, args.learning_rate),
-        model_kwargs=model_kwargs,
-        training_settings=training,
-    )
+    model_kwargs = {"output_size": args.bins, "channels": args.channels}
+    return train_rpn_recipe(args, model_kwargs, rpn_channels=args.rpn_channels)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ def parse_args(argv=None):
         backbone="plain", backbone_help="'plain' (the paper's encoder) or a name from `kzoo backbones`",
     )
     parser.add_argument("--upsampling", default="transpose_conv", choices=UPSAMPLINGS)
-    parser.add_argument("--base-filters", type=positive_int, default=8, help="plain encoder widths: base, 2x, 4x, 8x, 16x")
+    parser.add_argument("--base-filters", type=positive_int, default=8,
+                        help="plain encoder widths: base, 2x, 4x, 8x, 16x")
     parser.add_argument("--loss", default="cross_entropy", choices=LOSSES, help="cross-entropy, Dice or their sum")
     return parser.parse_args(argv)
 

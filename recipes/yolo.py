@@ -21,7 +21,8 @@ def parse_args(argv=None):
         __doc__, "yolo", dataset="shapes", image_size=128, epochs=30, batch_size=16, learning_rate=1e-3
     )
     parser.add_argument("--head-channels", type=positive_int, default=128)
-    parser.add_argument("--hidden-units", type=positive_int, default=512, help="first fully connected layer (4096 in the paper)")
+    parser.add_argument("--hidden-units", type=positive_int, default=512,
+                        help="first fully connected layer (4096 in the paper)")
     return parser.parse_args(argv)
 
 

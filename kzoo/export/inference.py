@@ -67,8 +67,9 @@ def _at_request_size(predictions, size, model_size):
     mask = predictions["segmentation_mask"]
     same = tf.reduce_all(tf.equal(size, model_size))
     probs = tf.cond(same, lambda: probs, lambda: tf.image.resize(probs, size))
-    resized = tf.image.resize(mask[..., None], size, method="nearest")[..., 0]
-    mask = tf.cond(same, lambda: mask, lambda: tf.cast(resized, mask.dtype))
+    mask = tf.cond(
+        same, lambda: mask, lambda: tf.cast(tf.image.resize(mask[..., None], size, method="nearest")[..., 0], mask.dtype)
+    )
     return {**predictions, "segmentation_probs": probs, "segmentation_mask": mask}
 
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kzoo.export.files import check_finite_weights
+from kzoo.models.weights import check_finite_weights
 from kzoo.export.image_bytes import MAX_PIXELS, decode_batch
 from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
 from kzoo.export.labels import write_saved_model_labels

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from kzoo.export.files import check_finite_weights
+from kzoo.models.weights import check_finite_weights
 from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
 from kzoo.export.labels import add_tflite_labels
 from kzoo.export.tflite_convert import convert_callable

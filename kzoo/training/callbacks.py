@@ -14,6 +14,7 @@ import warnings
 import keras
 import numpy as np
 
+from kzoo.models.weights import non_finite_weight
 from kzoo.staging import replace_atomically
 
 
@@ -36,11 +37,6 @@ class NaNGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def finite_weights(model):
-    """Whether every floating-point weight of ``model`` is finite."""
-    return all(np.all(np.isfinite(w)) for w in model.get_weights() if np.issubdtype(np.asarray(w).dtype, np.floating))
-
-
 class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
     """``BackupAndRestore`` whose files are replaced atomically, never with non-finite weights.
 
@@ -53,7 +49,7 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
     """
 
     def _save_model(self):
-        if not finite_weights(self.model):
+        if non_finite_weight(self.model) is not None:
             return
         os.makedirs(self.backup_dir, exist_ok=True)
         replace_atomically(lambda p: self.model.save_weights(p), self._weights_path, ".weights.h5")
@@ -148,7 +144,7 @@ class SaveModel(keras.callbacks.Callback):
                 return
             self.best = float(value)
         model = self.saved_model if self.saved_model is not None else self.model
-        if not finite_weights(model):
+        if non_finite_weight(model) is not None:
             return
         replace_atomically(lambda p: model.save(p), self.path, ".keras")
 
