@@ -47,6 +47,18 @@ def as_pixels(images):
     return np.clip(images, 0, 255).astype(np.uint8)
 
 
+def as_proposals(proposals, num_images, num_proposals):
+    """``proposals`` as float32 [N, P, 4] for ``num_images`` images; a clear error for any other shape."""
+    proposals = np.asarray(proposals, np.float32)
+    expected = (num_images, num_proposals, 4)
+    if proposals.shape != expected:
+        raise ValueError(f"proposals must be [N, P, 4] = {list(expected)} (one box list per image), "
+                         f"got shape {proposals.shape}")
+    if not np.all(np.isfinite(proposals)):
+        raise ValueError("proposals hold NaN or infinite values")
+    return proposals
+
+
 class SavedModelPredictor:
     """Runs the ``serving_default`` signature of a SavedModel directory."""
 
@@ -69,7 +81,7 @@ class SavedModelPredictor:
         if self.num_proposals is not None:
             if proposals is None:
                 proposals = host_proposals(images, self.num_proposals)
-            inputs["proposals"] = tf.constant(np.asarray(proposals, np.float32))
+            inputs["proposals"] = tf.constant(as_proposals(proposals, len(images), self.num_proposals))
         outputs = self._signature(**inputs)
         return {key: value.numpy() for key, value in outputs.items()}
 
@@ -98,8 +110,10 @@ class TFLitePredictor:
         them, selective search runs on the host (``host_proposals``).
         """
         images = as_pixels(images)
-        if self.num_proposals is not None and proposals is None:
-            proposals = host_proposals(images, self.num_proposals)
+        if self.num_proposals is not None:
+            if proposals is None:
+                proposals = host_proposals(images, self.num_proposals)
+            proposals = as_proposals(proposals, len(images), self.num_proposals)
         results = []
         for i, image in enumerate(images):
             resized = tf.image.resize(tf.cast(image, tf.float32), self.input_size)
@@ -107,7 +121,7 @@ class TFLitePredictor:
                 resized = tf.cast(tf.round(resized), tf.uint8)
             feed = {"images": resized.numpy()[None]}
             if self.num_proposals is not None:
-                feed["proposals"] = np.asarray(proposals[i : i + 1], np.float32)
+                feed["proposals"] = proposals[i : i + 1]
             out = self._runner(**feed)
             results.append({key: np.array(value, copy=True) for key, value in out.items()})
         return {key: np.concatenate([r[key] for r in results]) for key in results[0]} if results else {}

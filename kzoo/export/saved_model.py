@@ -12,6 +12,7 @@ from kzoo.models.weights import check_finite_weights
 from kzoo.export.image_bytes import MAX_PIXELS, decode_batch
 from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
 from kzoo.export.labels import write_saved_model_labels
+from kzoo.export.tf_examples import parse_examples
 from kzoo.export.warmup import probe_inputs, write_warmup_requests
 from kzoo.staging import apply_umask, remove_stale_staging, staging_prefix
 
@@ -44,7 +45,7 @@ def _build_archive(model, image_masks=False, max_pixels=MAX_PIXELS):
         )
 
         def tf_example(serialized):
-            features = tf.io.parse_example(serialized, {"image/encoded": tf.io.FixedLenFeature([], tf.string)})
+            features = parse_examples(serialized, {"image/encoded": tf.io.FixedLenFeature([], tf.string)})
             return predict(decode_batch(features["image/encoded"], height, width, max_pixels))
 
         archive.add_endpoint("tf_example", tf_example, input_signature=[examples])
@@ -63,7 +64,7 @@ def _build_archive(model, image_masks=False, max_pixels=MAX_PIXELS):
             "image/encoded": tf.io.FixedLenFeature([], tf.string),
             "image/proposals": tf.io.FixedLenFeature([num_proposals * 4], tf.float32),
         }
-        features = tf.io.parse_example(serialized, spec)
+        features = parse_examples(serialized, spec)
         boxes = tf.reshape(features["image/proposals"], [-1, num_proposals, 4])
         return predict(decode_batch(features["image/encoded"], height, width, max_pixels), boxes)
 

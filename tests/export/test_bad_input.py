@@ -129,6 +129,14 @@ def test_corrupt_bytes_are_refused(exported, signatures, data, message):
     _good_request_works(exported)
 
 
+def test_non_example_strings_are_refused_readably(exported, signatures):
+    # parse_example would quote these bytes in an error Python cannot decode.
+    for data in (_jpeg(), b"plain text"):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="serialized tf.train.Example"):
+            signatures["tf_example"](examples=tf.constant([data]))
+    _good_request_works(exported)
+
+
 def test_huge_claimed_image_is_refused_before_decoding(exported, signatures):
     data = _huge_png_header()
     assert len(data) < 64

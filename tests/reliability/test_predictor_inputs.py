@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kzoo.export.predictor import as_pixels
+from kzoo.export.predictor import as_pixels, as_proposals
 
 
 @pytest.mark.parametrize("images, message", [
@@ -23,3 +23,15 @@ def test_floats_in_zero_one_draw_a_warning_and_pixel_floats_are_rounded():
     got = as_pixels(np.array([[[[12.6, 300.0, -4.0]]]], np.float32))
     np.testing.assert_array_equal(got, [[[[13, 255, 0]]]])
     assert got.dtype == np.uint8
+
+
+@pytest.mark.parametrize("proposals, message", [
+    (np.zeros((2, 5, 4)), r"\[N, P, 4\] = \[1, 5, 4\]"),  # one box list per image
+    (np.zeros((1, 6, 4)), r"\[1, 5, 4\]"),
+    (np.zeros((1, 5, 5)), r"\[1, 5, 4\]"),
+    (np.full((1, 5, 4), np.inf), "NaN or infinite"),
+])
+def test_bad_proposals_are_refused(proposals, message):
+    with pytest.raises(ValueError, match=message):
+        as_proposals(proposals, num_images=1, num_proposals=5)
+    assert as_proposals(np.zeros((1, 5, 4), np.float64), 1, 5).dtype == np.float32
