@@ -1,5 +1,8 @@
 """Bad command lines: each is refused with a one-line answer and a non-zero status, never a traceback."""
 
+import zipfile
+
+import h5py
 import pytest
 
 import kzoo
@@ -21,6 +24,8 @@ BAD = {
     "version zero": ["export", "{checkpoint}", "--name", "x", "--version", "0", "--out", "{tmp}"],
     "missing artifact to predict": ["predict", "{tmp}/nothing", "{tmp}/image.png"],
     "not a checkpoint": ["evaluate", "{tmp}/not_a_model.keras"],
+    "an empty zip as checkpoint": ["export", "{tmp}/empty.keras", "--name", "x", "--out", "{tmp}"],
+    "weights file renamed .keras": ["evaluate", "{tmp}/weights_only.keras"],
     "unknown meta-architecture": ["tradeoffs", "--models", "nope", "--out", "{tmp}/t.csv"],
     "zero image size for the grid": ["tradeoffs", "--sizes", "0"],
     "unknown subcommand": ["frobnicate"],
@@ -37,6 +42,9 @@ def checkpoint(tmp_path_factory):
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_command_lines_get_a_one_line_refusal(case, checkpoint, tmp_path, capsys):
     (tmp_path / "not_a_model.keras").write_bytes(b"this is not a zip file")
+    zipfile.ZipFile(tmp_path / "empty.keras", "w").close()
+    with h5py.File(tmp_path / "weights_only.keras", "w") as handle:
+        handle.create_dataset("kernel", data=[1.0, 2.0])
     argv = [arg.format(tmp=tmp_path, checkpoint=checkpoint) for arg in BAD[case]]
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
