@@ -37,6 +37,7 @@ from kzoo.evaluation import predict_split  # noqa: E402
 from kzoo.export.inference import make_inference_fn, num_external_proposals  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
+from kzoo.tradeoffs.grid import AUGMENTATION  # noqa: E402
 from budget import TimeBudget, save_trained  # noqa: E402
 
 # Region-based models: the test-time counts of the papers scaled to 128-pixel images, and the
@@ -55,7 +56,10 @@ def _rpn_config(**model):
 # The configurations benchmarked: small heads so that CPU training fits the budget.
 CONFIGS = {
     "sliding_window_detector": dict(model=dict(backbone="tiny"), learning_rate=2e-3, batch_size=16),
-    "yolo": dict(model=dict(backbone="tiny", head_channels=128, hidden_units=512), learning_rate=1e-3, batch_size=16),
+    "yolo": dict(
+        model=dict(backbone="tiny", head_channels=128, hidden_units=512), learning_rate=1e-3, batch_size=16,
+        augment=AUGMENTATION["yolo"],
+    ),
     "ssd": dict(model=dict(backbone="tiny", extra_channels=128), learning_rate=2e-3, batch_size=16),
     "retinanet": dict(model=dict(backbone="tiny", num_channels=64, num_convs=2), learning_rate=2e-3, batch_size=16),
     "faster_rcnn": _rpn_config(variant="fpn", fpn_channels=64, roi_heads=_BOX_HEAD),
@@ -74,7 +78,12 @@ CONFIGS = {
     "rfcn": _rpn_config(channels=256),
     # Faster R-CNN FPN as above, with Mask R-CNN's heads at a narrower width.
     "mask_rcnn": _rpn_config(fpn_channels=64, roi_heads=_BOX_HEAD, mask_head={"channels": 64}),
-    "keypoint_rcnn": _rpn_config(fpn_channels=64, roi_heads=_BOX_HEAD, keypoint_head={"channels": 64}),
+    # The keypoint head (eight convolutions per RoI) dominates the step: half the RoI sample (8 positives
+    # per image, for about 2.5 people) doubles the epochs the budget allows; flips swap left and right joints.
+    "keypoint_rcnn": {
+        **_rpn_config(fpn_channels=64, roi_heads=_BOX_HEAD, keypoint_head={"channels": 64}),
+        "training": {**_RPN_TRAINING, "roi_num_samples": 32}, "augment": dict(flip=True),
+    },
 }
 # What each task's evaluator adds beside the box metrics.
 EXTRA_METRICS = ("mask_AP", "mask_AP50", "mask_AP75", "keypoint_AP", "keypoint_AP50", "keypoint_AP75")
@@ -101,7 +110,7 @@ def run(
     num_proposals = num_external_proposals(model)
     train = fit_dataset(
         spec, "train", batch_size, image_size, shuffle=True, dataset=dataset, take=train_limit,
-        num_proposals=num_proposals,
+        num_proposals=num_proposals, **config.get("augment", {}),
     )
     # A model trained in stages (R-CNN) splits the budget; the others have one stage.
     stages = config.get("stages", [(1.0, config.get("training"))])

@@ -10,7 +10,7 @@ checkpoints, resumable state and TensorBoard logs in ``--out``.
     kzoo train classify_localize --epochs 30 --box-loss giou
 """
 
-from kzoo.argtypes import positive_float, positive_int
+from kzoo_cli.argtypes import positive_float, positive_int
 from kzoo.models.localization import BOX_LOSSES, compile_classify_localize
 from kzoo.training import recipe_parser, train_recipe
 

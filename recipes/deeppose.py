@@ -10,7 +10,7 @@ workers), with checkpoints, resumable state and TensorBoard logs in ``--out``.
     kzoo train deeppose --stages 2 --backbone alexnet
 """
 
-from kzoo.argtypes import non_negative_float, positive_float, positive_int
+from kzoo_cli.argtypes import non_negative_float, positive_float, positive_int
 from kzoo.models.pose import CascadeConfig, compile_deeppose
 from kzoo.training import recipe_parser, train_recipe
 

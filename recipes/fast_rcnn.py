@@ -15,7 +15,7 @@ proposals.
     kzoo train fast_rcnn --epochs 20 --out runs/fast_rcnn
 """
 
-from kzoo.argtypes import positive_int
+from kzoo_cli.argtypes import positive_int
 from kzoo.models.two_stage import compile_two_stage
 from kzoo.training import recipe_parser, train_recipe
 

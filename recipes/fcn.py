@@ -11,7 +11,7 @@ cross-entropy, Dice or their sum.
     kzoo train fcn --variant 16s
 """
 
-from kzoo.argtypes import non_negative_float, positive_int
+from kzoo_cli.argtypes import non_negative_float, positive_int
 from kzoo.models.segmentation import LOSSES, compile_segmentation
 from kzoo.training import recipe_parser, train_recipe
 

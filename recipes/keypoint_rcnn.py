@@ -13,7 +13,7 @@ joints out.
     kzoo train keypoint_rcnn --epochs 20 --out runs/keypoint_rcnn
 """
 
-from kzoo.argtypes import positive_int
+from kzoo_cli.argtypes import positive_int
 from kzoo.training import recipe_parser
 from kzoo.training.region_recipe import add_rpn_arguments, train_rpn_recipe
 

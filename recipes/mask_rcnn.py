@@ -14,7 +14,7 @@ inference graph: images in, detections and 28x28 box-relative masks out.
     kzoo train mask_rcnn --epochs 20 --out runs/mask_rcnn
 """
 
-from kzoo.argtypes import positive_int
+from kzoo_cli.argtypes import positive_int
 from kzoo.training import recipe_parser
 from kzoo.training.region_recipe import add_rpn_arguments, train_rpn_recipe
 

@@ -19,7 +19,7 @@ Both stages run under ``tf.distribute`` with resumable state, like every recipe.
 
 import os
 
-from kzoo.argtypes import positive_int
+from kzoo_cli.argtypes import positive_int
 from kzoo.models.two_stage import compile_two_stage
 from kzoo.training import recipe_parser, train_recipe
 

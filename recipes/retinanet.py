@@ -12,7 +12,7 @@ normalized by the positive anchors of the global batch.
     kzoo train retinanet --epochs 20 --out runs/retinanet
 """
 
-from kzoo.argtypes import positive_int
+from kzoo_cli.argtypes import positive_int
 from kzoo.models.detection import compile_retinanet
 from kzoo.training import recipe_parser, train_recipe
 

@@ -14,7 +14,7 @@ inference graph (images in, detections out).
     kzoo train rfcn --epochs 20 --out runs/rfcn
 """
 
-from kzoo.argtypes import positive_int
+from kzoo_cli.argtypes import positive_int
 from kzoo.training import recipe_parser
 from kzoo.training.region_recipe import add_rpn_arguments, train_rpn_recipe
 

@@ -11,7 +11,7 @@ tf.data pipeline (``ssd_targets``).
     kzoo train ssd --epochs 20 --out runs/ssd
 """
 
-from kzoo.argtypes import positive_float, positive_int
+from kzoo_cli.argtypes import positive_float, positive_int
 from kzoo.models.detection import compile_ssd
 from kzoo.training import recipe_parser, train_recipe
 

@@ -10,7 +10,7 @@ TensorBoard logs in ``--out``. The loss is cross-entropy, Dice or their sum.
     kzoo train unet --epochs 10 --out runs/unet
 """
 
-from kzoo.argtypes import positive_int
+from kzoo_cli.argtypes import positive_int
 from kzoo.models.segmentation import LOSSES, compile_segmentation
 from kzoo.models.segmentation.unet import UPSAMPLINGS
 from kzoo.training import recipe_parser, train_recipe

@@ -11,7 +11,7 @@ predictor by IoU during training, as in the paper.
     kzoo train yolo --epochs 30 --out runs/yolo
 """
 
-from kzoo.argtypes import positive_int
+from kzoo_cli.argtypes import positive_int
 from kzoo.models.detection import compile_yolo
 from kzoo.training import recipe_parser, train_recipe
 

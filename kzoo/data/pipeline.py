@@ -188,6 +188,35 @@ def random_zoom_in(element, min_scale=0.7, seed=None):
     return zoomed
 
 
+def random_color_jitter(element, factor=1.5, seed=None):
+    """Scale the image's exposure and saturation by random factors in [1 / factor, factor] (YOLO's augmentation).
+
+    The factors are drawn log-uniformly, so darkening and brightening are
+    equally likely, and applied to the V and S channels in HSV space. Labels
+    are untouched.
+
+    Args:
+        element: a kzoo element with a uint8 or float ``image`` in [0, 255].
+        factor: the largest scale, >= 1; 1 leaves the image as it is.
+        seed: optional op seed.
+    """
+    if factor < 1.0:
+        raise ValueError(f"factor must be >= 1, got {factor}")
+    seeds = (None, None) if seed is None else (seed, seed + 1)
+    log_factor = tf.math.log(tf.constant(factor, tf.float32))
+    exposure = tf.exp(tf.random.uniform([], -log_factor, log_factor, seed=seeds[0]))
+    saturation = tf.exp(tf.random.uniform([], -log_factor, log_factor, seed=seeds[1]))
+    image = element["image"]
+    hsv = tf.image.rgb_to_hsv(tf.cast(image, tf.float32) / 255.0)
+    scaled = tf.clip_by_value(hsv * tf.stack([1.0, saturation, exposure]), 0.0, 1.0)
+    rgb = tf.image.hsv_to_rgb(scaled) * 255.0
+    if image.dtype.is_integer:
+        rgb = tf.clip_by_value(tf.round(rgb), 0, image.dtype.max)
+    jittered = dict(element)
+    jittered["image"] = tf.cast(rgb, image.dtype)
+    return jittered
+
+
 def batched(
     dataset,
     batch_size,

@@ -29,6 +29,9 @@ ARCHITECTURES = {
     ),
     "rfcn": ("rfcn", dict(channels=256, rpn={"num_channels": 64}), dict(rpn_post_nms_top_k=300, roi_num_samples=64)),
 }
+# Training-time augmentation (``fit_dataset`` arguments): YOLO's fully connected head memorizes the
+# training images without the paper's scale, translation, exposure and saturation jitter.
+AUGMENTATION = {"yolo": dict(flip=True, zoom_in=0.7, color_jitter=1.5)}
 REGION_BASED = ("faster_rcnn", "faster_rcnn_c4", "rfcn")
 DEFAULT_MODELS = ("ssd", "retinanet", "faster_rcnn", "faster_rcnn_c4", "rfcn", "yolo")
 DEFAULT_BACKBONES = ("tiny", "mobilenet_v2", "resnet50")

@@ -87,7 +87,8 @@ def train_cell(cell, dataset, minutes, clock="wall", verbose=0):
     fit_model = model if spec.training_model is None else spec.training_model(model, grid.training_settings(cell))
     spec.compile(fit_model)
     size = (cell.image_size, cell.image_size)
-    data = fit_dataset(spec, "train", BATCH_SIZE.get(cell.model, 8), size, shuffle=True, dataset=dataset)
+    data = fit_dataset(spec, "train", BATCH_SIZE.get(cell.model, 8), size, shuffle=True, dataset=dataset,
+                       **grid.AUGMENTATION.get(cell.model, {}))
     budget = TimeBudget(minutes * 60.0, clock=clock, base_learning_rate=LEARNING_RATE.get(cell.model, 2e-3),
                         warmup_steps=100, whole_epochs=True)
     fit_model.fit(data, epochs=10_000, callbacks=[budget], verbose=verbose)

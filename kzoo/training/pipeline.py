@@ -3,13 +3,13 @@
 import tensorflow as tf
 
 import kzoo.data
-from kzoo.data.pipeline import random_flip_left_right, random_zoom_in
+from kzoo.data.pipeline import random_color_jitter, random_flip_left_right, random_zoom_in
 from kzoo.data.proposal_cache import attach_proposals, split_proposals
 
 
 def fit_dataset(
     spec, split, batch_size, image_size, shuffle=False, repeat=False, dataset=None, seed=0, take=None,
-    flip=False, zoom_in=None, cache=False, num_proposals=None,
+    flip=False, zoom_in=None, color_jitter=None, cache=False, num_proposals=None,
 ):
     """Dataset ``split`` mapped by the model's ``targets``, batched and prefetched.
 
@@ -28,6 +28,8 @@ def fit_dataset(
         zoom_in: None, or the smallest window side (a fraction of the image's)
             for ``random_zoom_in``: crop a random window that holds every
             object and resize it back (scale augmentation).
+        color_jitter: None, or the largest factor by which
+            ``random_color_jitter`` scales exposure and saturation.
         cache: keep the decoded elements in memory after the first pass
             (small splits), so later epochs cost only the augmentation.
         num_proposals: for models with external proposals (R-CNN, Fast
@@ -52,5 +54,7 @@ def fit_dataset(
     if flip:
         flip_indices = kzoo.data.info(dataset).keypoint_flip_indices or None
         ds = ds.map(lambda element: random_flip_left_right(element, flip_indices), num_parallel_calls=tf.data.AUTOTUNE)
+    if color_jitter is not None:
+        ds = ds.map(lambda element: random_color_jitter(element, color_jitter), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(lambda element: spec.targets(element, image_size), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)

@@ -10,7 +10,7 @@ A recipe adds only its model's own arguments::
 
 import argparse
 
-from kzoo.argtypes import fraction, positive_float, positive_int
+from kzoo_cli.argtypes import at_least_one, fraction, positive_float, positive_int
 from kzoo.training.trainer import train
 
 
@@ -32,7 +32,7 @@ def recipe_parser(
     The arguments: ``--out``, ``--backbone``, ``--dataset``, ``--image-size``,
     ``--epochs``, ``--batch-size``, ``--steps-per-epoch``,
     ``--validation-steps``, ``--learning-rate``, ``--flip``, ``--zoom-in``,
-    ``--cpu-replicas`` and ``--verbose``. ``backbone_aliases`` are other
+    ``--color-jitter``, ``--cpu-replicas`` and ``--verbose``. ``backbone_aliases`` are other
     spellings of ``--backbone`` (``--encoder`` for DeconvNet's presets).
     """
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -52,6 +52,10 @@ def recipe_parser(
     parser.add_argument(
         "--zoom-in", type=fraction, default=None, metavar="MIN_SCALE",
         help="random crops that keep every object, at least MIN_SCALE of the image side, resized back",
+    )
+    parser.add_argument(
+        "--color-jitter", type=at_least_one, default=None, metavar="FACTOR",
+        help="random exposure and saturation scales in [1/FACTOR, FACTOR] (e.g. 1.5, as YOLO)",
     )
     parser.add_argument("--cpu-replicas", type=positive_int, default=None, help="split the CPU into N replicas (no GPU)")
     parser.add_argument("--verbose", type=int, default=1)
@@ -83,6 +87,7 @@ def train_recipe(args, compile_fn, model_kwargs=None, training_settings=None, in
         dataset=args.dataset,
         flip=args.flip,
         zoom_in=args.zoom_in,
+        color_jitter=args.color_jitter,
         cpu_replicas=args.cpu_replicas,
         verbose=args.verbose,
         training_settings=training_settings,

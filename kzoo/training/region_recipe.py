@@ -6,7 +6,7 @@ where they have one, the width of the fully connected box head; and all
 train their training graph with ``compile_two_stage``.
 """
 
-from kzoo.argtypes import positive_int
+from kzoo_cli.argtypes import positive_int
 from kzoo.training.recipe import train_recipe
 
 

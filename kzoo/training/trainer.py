@@ -22,6 +22,7 @@ def train(
     dataset=None,
     flip=False,
     zoom_in=None,
+    color_jitter=None,
     cpu_replicas=None,
     verbose=1,
     training_settings=None,
@@ -45,6 +46,8 @@ def train(
             ``fit_dataset``).
         zoom_in: None, or the smallest crop of the random zoom-in
             augmentation (see ``fit_dataset``), e.g. 0.7.
+        color_jitter: None, or the largest exposure and saturation factor
+            of the colour augmentation (see ``fit_dataset``), e.g. 1.5.
         cpu_replicas: split the CPU into this many replicas (no-GPU machines).
         training_settings: for models with a training graph (region-based
             detectors), the settings ``spec.training_model`` takes (e.g. a
@@ -83,7 +86,7 @@ def train(
     num_proposals = num_external_proposals(model)
     train_ds = fit_dataset(
         spec, "train", batch_size, image_size, shuffle=True, repeat=steps_per_epoch is not None, dataset=dataset,
-        flip=flip, zoom_in=zoom_in, num_proposals=num_proposals,
+        flip=flip, zoom_in=zoom_in, color_jitter=color_jitter, num_proposals=num_proposals,
     )
     val_ds = fit_dataset(spec, "validation", batch_size, image_size, dataset=dataset, num_proposals=num_proposals)
     if validation_steps is not None:

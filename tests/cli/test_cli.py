@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import kzoo
-from kzoo.cli import build_parser, main
+from kzoo_cli import build_parser, main
 
 SUBCOMMANDS = ["models", "backbones", "datasets", "train", "evaluate", "export", "predict", "quickstart"]
 
@@ -57,10 +57,25 @@ def test_unknown_recipe_is_a_clear_error():
         main(["train", "nonesuch"])
 
 
-def test_console_script_is_installed():
+def test_console_script_is_installed_and_quiet():
     result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "kzoo"), "models"],
                             capture_output=True, text=True, check=True)
     assert "classifier" in result.stdout
+    # TensorFlow's C++ start-up lines (CUDA probes, absl's notice) are hidden unless --verbose.
+    assert result.stderr.strip() == "", result.stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"]] + [[command, "--help"] for command in SUBCOMMANDS if command != "train"])
+def test_help_does_not_load_tensorflow(argv):
+    code = (
+        "import sys\n"
+        "from kzoo_cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'kzoo') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "usage: kzoo" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout
 
 
 # name, a metric the table prints, the pictures, rows of examples.png (label maps: image, truth,

@@ -1,5 +1,7 @@
 """Padding, resizing, flipping and batching of elements (``kzoo.data.pipeline``)."""
 
+import colorsys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -249,3 +251,36 @@ def test_random_zoom_in_keeps_a_box_that_fills_the_image():
 def test_random_zoom_in_refuses_a_bad_scale():
     with pytest.raises(ValueError, match="min_scale"):
         pipeline.random_zoom_in({k: tf.constant(v) for k, v in _zoom_element().items()}, min_scale=0.0)
+
+
+def _hsv(image):
+    return np.array([[colorsys.rgb_to_hsv(*(pixel / 255.0)) for pixel in row] for row in image.astype(np.float64)])
+
+
+def test_random_color_jitter_scales_exposure_and_saturation_only():
+    rng = np.random.default_rng(0)
+    # Mid-range colours, so that no channel clips at the factors drawn.
+    image = rng.integers(60, 150, (6, 7, 3), dtype=np.uint8)
+    element = {"image": tf.constant(image), "boxes": tf.constant([[0.1, 0.2, 0.5, 0.6]]), "classes": tf.constant([1])}
+    seen = set()
+    for seed in range(6):
+        jittered = pipeline.random_color_jitter(element, factor=1.5, seed=seed)
+        np.testing.assert_array_equal(jittered["boxes"], element["boxes"])
+        got = jittered["image"].numpy()
+        assert got.dtype == np.uint8
+        before, after = _hsv(image), _hsv(got)
+        exposure = np.median(after[..., 2] / before[..., 2])
+        saturation = np.median(after[..., 1] / before[..., 1])
+        assert 1 / 1.5 - 0.02 <= exposure <= 1.5 + 0.02 and 1 / 1.5 - 0.02 <= saturation <= 1.5 + 0.02
+        seen.add((exposure > 1, saturation > 1))
+        # The NumPy reference: colorsys with those two factors, to within rounding.
+        expected = np.array([
+            [colorsys.hsv_to_rgb(h, min(s * saturation, 1.0), min(v * exposure, 1.0)) for h, s, v in row]
+            for row in before
+        ]) * 255.0
+        np.testing.assert_allclose(got, expected, atol=2.0)
+    assert len(seen) > 1  # the factors vary, both ways
+    unchanged = pipeline.random_color_jitter(element, factor=1.0)["image"].numpy()
+    np.testing.assert_allclose(unchanged, image, atol=1)
+    with pytest.raises(ValueError, match=">= 1"):
+        pipeline.random_color_jitter(element, factor=0.5)

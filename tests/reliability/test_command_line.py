@@ -6,7 +6,7 @@ import h5py
 import pytest
 
 import kzoo
-from kzoo.cli import main
+from kzoo_cli import main
 
 BAD = {
     "unknown model to train": ["train", "nonesuch"],

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import kzoo
-from kzoo.cli import main
+from kzoo_cli import main
 from kzoo.export import export_saved_model, export_tflite
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kzoo.cli import main
+from kzoo_cli import main
 from kzoo.tradeoffs import Cell, expand_grid, function_flops, pareto_frontier, peak_memory_mb, read_results
 
 

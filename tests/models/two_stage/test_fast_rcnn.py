@@ -65,7 +65,7 @@ def test_recipe_trains_on_two_replicas_and_the_cli_evaluates_and_predicts(tmp_pa
     subprocess.run(command, check=True, cwd=REPO, env=env)
     record = json.loads((out / "history.json").read_text())
     assert record["replicas"] == 2 and set(record["history"]) >= {"roi_class_loss", "roi_box_loss"}
-    kzoo_cli = [sys.executable, "-m", "kzoo.cli"]
+    kzoo_cli = [sys.executable, "-m", "kzoo_cli"]
     report = subprocess.run(
         kzoo_cli + ["evaluate", str(out / "best.keras"), "--dataset", "shapes/tiny", "--limit", "3",
                     "--out", str(tmp_path / "evaluation")],

@@ -42,3 +42,11 @@ def fraction(text):
     if value > 1:
         raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
     return value
+
+
+def at_least_one(text):
+    """A finite float >= 1 (a largest scale factor, such as the colour jitter's)."""
+    value = positive_float(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value

@@ -5,11 +5,31 @@ import os
 import runpy
 import sys
 
-from kzoo.argtypes import non_negative_float, positive_int
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from kzoo_cli.argtypes import non_negative_float, positive_int
 
 RECIPES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes")
+
+
+def _quiet_tensorflow():
+    """Import TensorFlow with its C++ start-up lines hidden, and keep its later logs to errors that matter.
+
+    Some lines (absl's "All log messages before absl::InitializeLog()", the
+    CUDA probes) are written to the process's stderr before TensorFlow reads
+    ``TF_CPP_MIN_LOG_LEVEL``, so the import itself runs with stderr sent to
+    the null device. A failed import still raises its Python error.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("AUTOGRAPH_VERBOSITY", "0")
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    sys.stderr.flush()
+    os.dup2(null, 2)
+    try:
+        import tensorflow as tf
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+    tf.get_logger().setLevel("ERROR")
 
 
 def _cmd_models(args):
@@ -144,6 +164,8 @@ def build_parser():
         prog="kzoo", description="A Keras 3 model zoo for CNN applications.",
         epilog="Errors print one line; add --debug to see the traceback.",
     )
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own log lines")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("models", help="list registered models").set_defaults(fn=_cmd_models)
@@ -228,6 +250,8 @@ def main(argv=None):
     args, extra = parser.parse_known_args(argv)
     if not getattr(args, "passes_extra", False) and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if not args.verbose:
+        _quiet_tensorflow()
     try:
         return args.fn(args, extra) if getattr(args, "passes_extra", False) else args.fn(args)
     except Exception as error:  # noqa: BLE001  (the command line answers in one line; --debug shows more)
