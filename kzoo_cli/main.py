@@ -85,13 +85,30 @@ def _load_checkpoint(path):
         raise ValueError(f"could not load {path}: {str(error).strip().splitlines()[0]}") from error
 
 
+# Registered names that one recipe trains with an argument: `kzoo train fcn8s` is `recipes/fcn.py --variant 8s`.
+RECIPE_ALIASES = {
+    "fcn32s": ("fcn", ["--variant", "32s"]),
+    "fcn16s": ("fcn", ["--variant", "16s"]),
+    "fcn8s": ("fcn", ["--variant", "8s"]),
+}
+
+
+def _recipes():
+    names = sorted(f[:-3] for f in os.listdir(RECIPES_DIR) if f.endswith(".py")) if os.path.isdir(RECIPES_DIR) else []
+    return sorted(names + list(RECIPE_ALIASES))
+
+
 def _cmd_train(args, extra):
     recipe = args.recipe
+    if recipe is None or recipe in ("-h", "--help"):
+        print("usage: kzoo train NAME [recipe arguments]   (kzoo train NAME --help lists them with their defaults)")
+        print("names: " + " ".join(_recipes()))
+        raise SystemExit(0 if recipe is not None or {"-h", "--help"} & set(extra) else 2)
+    recipe, preset = RECIPE_ALIASES.get(recipe, (recipe, []))
     path = recipe if recipe.endswith(".py") else os.path.join(RECIPES_DIR, f"{recipe}.py")
     if not os.path.exists(path):
-        available = sorted(f[:-3] for f in os.listdir(RECIPES_DIR) if f.endswith(".py")) if os.path.isdir(RECIPES_DIR) else []
-        sys.exit(f"no recipe {recipe!r} (looked for {path}); recipes: {available}")
-    sys.argv = [path, *extra]
+        sys.exit(f"no recipe {args.recipe!r} (looked for {path}); recipes: {_recipes()}")
+    sys.argv = [path, *preset, *extra]
     runpy.run_path(path, run_name="__main__")
 
 
@@ -179,8 +196,9 @@ def build_parser():
     p.add_argument("--count", type=positive_int, default=12)
     p.set_defaults(fn=_cmd_datasets)
 
-    p = sub.add_parser("train", help="run a recipe from recipes/ (extra arguments go to the recipe)")
-    p.add_argument("recipe", help="recipe name (e.g. classifier) or path to a recipe .py file")
+    # No help of its own: `kzoo train NAME --help` is the recipe's help.
+    p = sub.add_parser("train", add_help=False, help="train a model with its recipe (kzoo train NAME --help)")
+    p.add_argument("recipe", nargs="?", help="a name from `kzoo models`, or a path to a recipe .py file")
     p.set_defaults(fn=_cmd_train, passes_extra=True)
 
     p = sub.add_parser("evaluate", help="evaluate a .keras checkpoint; prints a table and writes pictures")

@@ -14,6 +14,29 @@ from kzoo_cli.argtypes import at_least_one, fraction, positive_float, positive_i
 from kzoo.training.trainer import train
 
 
+def _has_default(action_or_kwargs_default):
+    return action_or_kwargs_default not in (None, False, argparse.SUPPRESS)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Recipe help: the docstring as written, and every option's default (where there is one)."""
+
+    def _get_help_string(self, action):
+        help_text = action.help or ""
+        if "%(default)" in help_text or not action.option_strings or not _has_default(action.default):
+            return help_text
+        return f"{help_text} (default: %(default)s)"
+
+
+class RecipeParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose help shows every option's default, even of options without help text."""
+
+    def add_argument(self, *args, **kwargs):
+        if not kwargs.get("help") and _has_default(kwargs.get("default")):
+            kwargs["help"] = "(default: %(default)s)"
+        return super().add_argument(*args, **kwargs)
+
+
 def recipe_parser(
     description,
     model_name,
@@ -35,7 +58,7 @@ def recipe_parser(
     ``--color-jitter``, ``--cpu-replicas`` and ``--verbose``. ``backbone_aliases`` are other
     spellings of ``--backbone`` (``--encoder`` for DeconvNet's presets).
     """
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = RecipeParser(description=description, formatter_class=HelpFormatter)
     parser.set_defaults(model_name=model_name)
     parser.add_argument("--out", default=None, help="checkpoints, logs and history go here (default runs/<model>)")
     parser.add_argument("--backbone", *backbone_aliases, default=backbone, choices=backbone_choices, help=backbone_help)

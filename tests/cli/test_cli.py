@@ -103,3 +103,19 @@ def test_evaluate_writes_the_table_and_pictures_of_truth_against_predictions(
     # Three columns of square cells, and not blank.
     assert picture.shape[1] / picture.shape[0] == pytest.approx(3 / rows, rel=0.15)
     assert picture.std() > 10
+
+
+def test_every_registered_model_trains_by_its_name_and_its_help_shows_defaults(capsys):
+    for name in kzoo.list_models():
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", name, "--help"])
+        assert exit_info.value.code == 0, name
+        help_text = capsys.readouterr().out
+        assert "--epochs" in help_text and "(default: " in help_text, name
+
+
+def test_train_alone_lists_the_names(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train"])
+    assert exit_info.value.code == 2
+    assert "fcn8s" in capsys.readouterr().out.split()
