@@ -18,6 +18,18 @@ from kzoo.export.inference import make_inference_fn, num_external_proposals
 from kzoo.models.registry import get_spec, spec_of
 
 
+def _same_size_batches(elements, batch_size):
+    """Consecutive runs of at most ``batch_size`` elements whose images have one shape (datasets of any sizes)."""
+    batch = []
+    for element in elements:
+        if batch and (len(batch) == batch_size or batch[0]["image"].shape != element["image"].shape):
+            yield batch
+            batch = []
+        batch.append(element)
+    if batch:
+        yield batch
+
+
 def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=32, num_proposals=None):
     """(elements, predictions) of a dataset split.
 
@@ -44,8 +56,7 @@ def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=3
     elements = list(ds.as_numpy_iterator())
     predictions = []
     progress = keras.utils.Progbar(len(elements), unit_name="image")
-    for start in range(0, len(elements), batch_size):
-        chunk = elements[start:start + batch_size]
+    for chunk in _same_size_batches(elements, batch_size):
         images = np.stack([e["image"] for e in chunk])
         if num_proposals is None:
             outputs = predict_batch(images)

@@ -98,6 +98,16 @@ def _recipes():
     return sorted(names + list(RECIPE_ALIASES))
 
 
+def _checkpoint_dataset(model, path, requested):
+    """The dataset of a checkpoint: ``requested`` if its classes are the ones the model learned, else its own."""
+    import kzoo.data
+    from kzoo.data.checkpoint_record import read_record, resolve_dataset
+    from kzoo.models.registry import spec_of
+
+    return resolve_dataset(requested, read_record(path), spec_of(model).dataset,
+                           lambda name: kzoo.data.info(name).class_names)
+
+
 def _cmd_train(args, extra):
     recipe = args.recipe
     if recipe is None or recipe in ("-h", "--help"):
@@ -118,7 +128,8 @@ def _cmd_evaluate(args):
 
     model = _load_checkpoint(args.checkpoint)
     check_finite_weights(model)
-    results, examples = evaluate_split(model, dataset=args.dataset, split=args.split, limit=args.limit)
+    dataset = _checkpoint_dataset(model, args.checkpoint, args.dataset)
+    results, examples = evaluate_split(model, dataset=dataset, split=args.split, limit=args.limit)
     print(write_report(results, args.out, examples=examples))
 
 
@@ -129,7 +140,8 @@ def _cmd_export(args):
     if args.quantize and args.format != "tflite":
         raise ValueError(f"--quantize {args.quantize} applies to TFLite files; add --format tflite")
     model = _load_checkpoint(args.checkpoint)
-    class_names = dataset_class_names(model, args.dataset)
+    dataset = _checkpoint_dataset(model, args.checkpoint, args.dataset)
+    class_names = dataset_class_names(model, dataset)
     if args.format == "saved_model":
         path = export_saved_model(
             model, args.out, args.name, version=args.version, class_names=class_names, image_masks=args.image_masks,
@@ -140,7 +152,7 @@ def _cmd_export(args):
         if args.quantize == "int8":
             from kzoo.export.labels import representative_images
 
-            representative = representative_images(model, args.dataset)
+            representative = representative_images(model, dataset)
         path = os.path.join(args.out, f"{args.name}{'' if not args.quantize else '_' + args.quantize}.tflite")
         export_tflite(model, path, quantize=args.quantize, representative_data=representative, class_names=class_names,
                       image_masks=args.image_masks)
@@ -203,7 +215,8 @@ def build_parser():
 
     p = sub.add_parser("evaluate", help="evaluate a .keras checkpoint; prints a table and writes pictures")
     p.add_argument("checkpoint")
-    p.add_argument("--dataset", default=None, help="default: the model's own dataset")
+    p.add_argument("--dataset", default=None,
+                   help="a name or dataset folder; default: the one the checkpoint learned from")
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=positive_int, default=None, help="evaluate only the first N examples")
     p.add_argument("--out", default="evaluation")
@@ -215,7 +228,8 @@ def build_parser():
     p.add_argument("--format", choices=["saved_model", "tflite"], default="saved_model")
     p.add_argument("--quantize", choices=["float16", "int8"], default=None, help="TFLite only")
     p.add_argument("--version", type=positive_int, default=None, help="default: next free version")
-    p.add_argument("--dataset", default=None, help="class names and int8 calibration images; default: the model's")
+    p.add_argument("--dataset", default=None,
+                   help="class names and int8 calibration images; default: the checkpoint's own dataset")
     p.add_argument("--out", default="saved_models")
     p.add_argument("--max-pixels", type=positive_int, default=40_000_000,
                    help="SavedModel: the largest request image (height x width) served")

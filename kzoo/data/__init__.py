@@ -31,7 +31,9 @@ happens once per data dir (TFDS's cache, ``~/tensorflow_datasets`` or
 
 TFDS datasets the user has prepared (``voc/2007``, ``voc/2012``,
 ``coco/2014``, ``coco/2017``) map into the same elements (``tfds_names``).
-COCO json files: ``kzoo.data.coco``. Batching and augmentation:
+A dataset the user brings is named by its folder's path: COCO json files
+per split, or a folder of images per class (``user_data``). COCO json
+files themselves: ``kzoo.data.coco``. Batching and augmentation:
 ``kzoo.data.pipeline``.
 """
 
@@ -41,7 +43,7 @@ import importlib
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from kzoo.data import fashion_scenes, shapes, stick_figures, tfds_names
+from kzoo.data import fashion_scenes, shapes, stick_figures, tfds_names, user_data
 from kzoo.data.scene_builder import to_element
 
 BUILDERS = {
@@ -99,6 +101,14 @@ def _builtin(name):
     return builder_cls, config
 
 
+def _check_name(name):
+    if name not in tfds_names.NAMES:
+        raise ValueError(
+            f"Unknown dataset {name!r}: not a folder, a built-in or a TFDS name; known: "
+            f"{list_datasets(include_tfds=True)}, or the path of a dataset folder (kzoo.data.user_data)."
+        )
+
+
 def list_datasets(include_tfds=False):
     """Names ``load`` accepts: the built-in datasets, plus TFDS names if asked."""
     names = []
@@ -110,10 +120,11 @@ def list_datasets(include_tfds=False):
 
 def info(name):
     """``DatasetInfo`` of a dataset name, without generating or reading any data."""
+    if user_data.is_user_dataset(name):
+        return DatasetInfo(name=name, **user_data.info_fields(name))
     builtin = _builtin(name)
     if builtin is None:
-        if name not in tfds_names.NAMES:
-            raise ValueError(f"Unknown dataset {name!r}; known: {list_datasets(include_tfds=True)}.")
+        _check_name(name)
         return DatasetInfo(name, tfds_names.class_names(name), None, {}, None, tfds_names.FEATURES)
     builder_cls, config = builtin
     features = ("image", "boxes", "classes", "masks", "segmentation", "image_id")
@@ -150,7 +161,8 @@ def load(name, split="train", data_dir=None):
     """An unbatched ``tf.data.Dataset`` of kzoo elements.
 
     Args:
-        name: a name from ``list_datasets(include_tfds=True)``.
+        name: a name from ``list_datasets(include_tfds=True)``, or the path of
+            a dataset folder (``user_data``).
         split: ``"train"``, ``"validation"``, ``"test"`` or a TFDS slice.
         data_dir: TFDS data folder; None uses TFDS's default.
 
@@ -158,9 +170,10 @@ def load(name, split="train", data_dir=None):
     downloaded) and read from TFDS's cache afterwards. Elements come in a
     fixed order; shuffle them in the training pipeline.
     """
+    if user_data.is_user_dataset(name):
+        return user_data.load(name, split)
     if _builtin(name) is None:
-        if name not in tfds_names.NAMES:
-            raise ValueError(f"Unknown dataset {name!r}; known: {list_datasets(include_tfds=True)}.")
+        _check_name(name)
         return tfds_names.load(name, split, data_dir)
     scene_builder = builder(name, data_dir)
     try:

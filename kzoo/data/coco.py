@@ -87,9 +87,10 @@ def _check_dataset(dataset, source, image_dir, masks):
             raise ValueError(f"{name} has no segmentation, and masks were asked for")
 
 
-def coco_elements(dataset, image_dir=None, masks=False, keypoints=False):
-    """Yields one kzoo element per image of a COCO dataset (module docstring)."""
-    source = dataset if isinstance(dataset, str) else "the COCO dataset"
+def coco_elements(dataset, image_dir=None, masks=False, keypoints=False, source=None):
+    """Yields one kzoo element per image of a COCO dataset (module docstring); errors name ``source``
+    (default: the json's path when ``dataset`` is one)."""
+    source = source or (dataset if isinstance(dataset, str) else "the COCO dataset")
     dataset = load_coco_json(dataset)
     _check_dataset(dataset, source, image_dir, masks)
     categories = coco_categories(dataset)
@@ -130,13 +131,21 @@ def coco_dataset(dataset, image_dir, masks=False, keypoints=False):
     """``coco_elements`` as an unbatched ``tf.data.Dataset`` (images must be given)."""
     import tensorflow as tf
 
+    source = dataset if isinstance(dataset, str) else "the COCO dataset"
     dataset = load_coco_json(dataset)
-    first = next(coco_elements({**dataset, "images": dataset["images"][:1]}, image_dir, masks, keypoints))
+    _check_dataset(dataset, source, image_dir, masks)
+    if not dataset["images"]:
+        raise ValueError(f"{source} has no images")
+    # The element signature, from the first image alone.
+    first_id = dataset["images"][0]["id"]
+    sample = {**dataset, "images": dataset["images"][:1],
+              "annotations": [a for a in dataset.get("annotations", []) if a["image_id"] == first_id]}
+    first = next(coco_elements(sample, image_dir, masks, keypoints, source))
     signature = {k: tf.TensorSpec((None,) * np.ndim(v), tf.as_dtype(np.asarray(v).dtype)) for k, v in first.items()}
     signature["image"] = tf.TensorSpec((None, None, 3), tf.uint8)
     signature["boxes"] = tf.TensorSpec((None, 4), tf.float32)
     return tf.data.Dataset.from_generator(
-        lambda: coco_elements(dataset, image_dir, masks, keypoints), output_signature=signature
+        lambda: coco_elements(dataset, image_dir, masks, keypoints, source), output_signature=signature
     )
 
 

@@ -32,7 +32,8 @@ from kzoo.tradeoffs import measure
 FORMATS = ("keras", "saved_model", "tflite_fp32", "tflite_int8")
 COLUMNS = (
     "key", "model", "backbone", "image_size", "proposals", "parameters", "gflops", "peak_memory_mb",
-    *[f"{name}_ms" for name in FORMATS], "AP", "AP50", "trained",
+    *[f"{name}_ms" for name in FORMATS], "matmul_gflop_s", "keras_gflop_s", "tflite_fp32_gflop_s", "AP", "AP50",
+    "trained",
 )
 BATCH_SIZE = {"ssd": 16, "retinanet": 16, "yolo": 16}
 LEARNING_RATE = {"yolo": 1e-3}
@@ -110,6 +111,8 @@ def _latencies(model, image, formats, repeats, calibration, workdir):
                                  representative_data=calibration if quantize else None)
             lite = load_predictor(path)
             fns[name] = lambda lite=lite: lite.predict(image)
+    # The reference matrix product runs in the same alternation, under the same load.
+    fns["matmul"] = measure.matmul_fn()
     return measure.interleaved_latency_ms(fns, repeats)
 
 
@@ -131,6 +134,9 @@ def measure_cell(cell, model, dataset, formats=FORMATS, repeats=20, scored=False
     with tempfile.TemporaryDirectory() as workdir:
         latency = _latencies(model, image, formats, repeats, calibration, workdir)
     row.update({f"{name}_ms": latency.get(name, math.nan) for name in FORMATS})
+    row["matmul_gflop_s"] = measure.gflop_per_s(measure.MATMUL_FLOPS, latency["matmul"])
+    for name in ("keras", "tflite_fp32"):
+        row[f"{name}_gflop_s"] = measure.gflop_per_s(row["gflops"] * 1e9, row[f"{name}_ms"])
     row["AP"] = row["AP50"] = math.nan
     if scored:
         elements, predictions = predict_split(

@@ -11,6 +11,9 @@
 - Latency: the median over repeats of each callable, warm-up calls
   excluded, the callables called in alternation so that load from other
   processes falls on all alike.
+- Achieved GFLOP/s: FLOPs per image over the latency, beside a large float32
+  matrix product timed in the same alternation (``matmul_fn``), which is
+  about the best this machine's TensorFlow does.
 """
 
 import math
@@ -90,3 +93,21 @@ def interleaved_latency_ms(fns, repeats=20, warmup=3):
             tf.nest.map_structure(np.asarray, fns[name]())
             times[name].append((time.perf_counter() - start) * 1000.0)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+MATMUL_SIZE = 2048
+
+
+MATMUL_FLOPS = 2.0 * MATMUL_SIZE**3
+
+
+def matmul_fn():
+    """A callable doing one ``MATMUL_SIZE``-square float32 matrix product (``MATMUL_FLOPS``), the reference GFLOP/s."""
+    a = tf.random.stateless_normal((MATMUL_SIZE, MATMUL_SIZE), seed=(1, 2))
+    b = tf.random.stateless_normal((MATMUL_SIZE, MATMUL_SIZE), seed=(3, 4))
+    return tf.function(lambda: tf.linalg.matmul(a, b))
+
+
+def gflop_per_s(flops, milliseconds):
+    """GFLOP/s of work of ``flops`` done in ``milliseconds``."""
+    return flops / (milliseconds / 1000.0) / 1e9

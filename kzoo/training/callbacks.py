@@ -14,6 +14,7 @@ import warnings
 import keras
 import numpy as np
 
+from kzoo.data.checkpoint_record import write_record
 from kzoo.models.weights import non_finite_weight
 from kzoo.staging import replace_atomically
 
@@ -128,13 +129,16 @@ class SaveModel(keras.callbacks.Callback):
         path: the ``.keras`` file.
         model: the model to save; the model being fit when None.
         monitor: a log to watch (``"val_loss"``); None saves every epoch.
+        record: the dataset record (``kzoo.data.checkpoint_record``) stored
+            in the file, or None.
     """
 
-    def __init__(self, path, model=None, monitor=None):
+    def __init__(self, path, model=None, monitor=None, record=None):
         super().__init__()
         self.path = path
         self.saved_model = model
         self.monitor = monitor
+        self.record = record
         self.best = math.inf
 
     def on_epoch_end(self, epoch, logs=None):
@@ -146,10 +150,15 @@ class SaveModel(keras.callbacks.Callback):
         model = self.saved_model if self.saved_model is not None else self.model
         if non_finite_weight(model) is not None:
             return
-        replace_atomically(lambda p: model.save(p), self.path, ".keras")
+        def write(staging):
+            model.save(staging)
+            if self.record is not None:
+                write_record(staging, self.record)
+
+        replace_atomically(write, self.path, ".keras")
 
 
-def standard_callbacks(out_dir, monitor="val_loss", saved_model=None, history_extra=None):
+def standard_callbacks(out_dir, monitor="val_loss", saved_model=None, history_extra=None, record=None):
     """Checkpoints, resumable state, TensorBoard logs and the NaN guard under ``out_dir``.
 
     - ``out_dir/last.keras``: the model after every epoch.
@@ -162,14 +171,16 @@ def standard_callbacks(out_dir, monitor="val_loss", saved_model=None, history_ex
       (``history_extra`` fields beside them).
 
     ``saved_model`` is the model the checkpoints hold when it is not the one
-    being fit (a region-based detector's inference graph).
+    being fit (a region-based detector's inference graph); ``record`` (the
+    dataset and its class names, ``kzoo.data.checkpoint_record``) goes into
+    both checkpoints.
     """
     os.makedirs(out_dir, exist_ok=True)
     return [
         SafeBackupAndRestore(os.path.join(out_dir, "backup")),
         HistoryFile(os.path.join(out_dir, "history.json"), history_extra),
-        SaveModel(os.path.join(out_dir, "last.keras"), saved_model),
-        SaveModel(os.path.join(out_dir, "best.keras"), saved_model, monitor=monitor),
+        SaveModel(os.path.join(out_dir, "last.keras"), saved_model, record=record),
+        SaveModel(os.path.join(out_dir, "best.keras"), saved_model, monitor=monitor, record=record),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"), write_graph=False),
         NaNGuard(),
     ]

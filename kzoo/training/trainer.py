@@ -3,6 +3,7 @@
 import numpy as np
 
 import kzoo.data
+from kzoo.data.checkpoint_record import dataset_record
 from kzoo.export.inference import model_input_size, num_external_proposals
 from kzoo.models.registry import get_spec
 from kzoo.training.callbacks import HistoryFile, NaNGuard, standard_callbacks
@@ -41,7 +42,9 @@ def train(
         model_kwargs: builder keyword arguments; ``num_classes`` defaults to
             the dataset's.
         epochs, batch_size, steps_per_epoch, validation_steps: as ``model.fit``.
-        dataset: built-in dataset name; the model's default when None.
+        dataset: a dataset name or the path of a dataset folder (``kzoo.data.user_data``);
+            the model's default when None. It and its class names are stored in
+            the checkpoints (``kzoo.data.checkpoint_record``).
         flip: random horizontal flips of the training elements (see
             ``fit_dataset``).
         zoom_in: None, or the smallest crop of the random zoom-in
@@ -94,6 +97,7 @@ def train(
     callbacks = standard_callbacks(
         out_dir, saved_model=model if fit_model is not model else None,
         history_extra={"model": model_name, "replicas": strategy.num_replicas_in_sync},
+        record=dataset_record(dataset, info.class_names),
     )
     history = fit_model.fit(
         train_ds,

@@ -55,6 +55,8 @@ def test_a_two_by_two_grid_writes_every_row_resumes_and_draws(tmp_path, capsys):
     assert [r["key"] for r in rows] == ["ssd/tiny/32", "ssd/tiny/64"]
     for row in rows:
         assert row["parameters"] > 0 and row["gflops"] > 0 and row["keras_ms"] > 0 and row["tflite_fp32_ms"] > 0
+        assert row["matmul_gflop_s"] > 0
+        assert row["keras_gflop_s"] == pytest.approx(row["gflops"] / (row["keras_ms"] / 1000.0))
         assert 0.0 <= row["AP"] <= 1.0 and row["trained"] == "0.01 min"
         assert math.isnan(row["saved_model_ms"]) and math.isnan(row["proposals"])
     assert rows[1]["gflops"] > 3 * rows[0]["gflops"]  # four times the pixels
