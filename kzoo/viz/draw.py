@@ -25,10 +25,17 @@ def class_label(class_names, class_id):
 
 
 def draw_boxes(ax, boxes, classes, height, width, class_names=None, scores=None):
-    """Rectangles with "name score" captions; padded rows (class < 0) are skipped."""
+    """Rectangles with "name score" captions; padded rows (class < 0) are skipped.
+
+    Boxes are drawn from the lowest score up, so where captions overlap (one
+    box predicted as several classes) the most likely one is on top.
+    """
     from matplotlib.patches import Rectangle
 
-    for i, (box, class_id) in enumerate(zip(np.asarray(boxes), np.asarray(classes))):
+    boxes, classes = np.asarray(boxes), np.asarray(classes)
+    order = np.argsort(np.asarray(scores), kind="stable") if scores is not None else range(len(boxes))
+    for i in order:
+        box, class_id = boxes[i], classes[i]
         if class_id < 0:
             continue
         ymin, xmin, ymax, xmax = box * [height, width, height, width]
