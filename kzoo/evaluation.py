@@ -132,7 +132,7 @@ def save_examples(elements, predictions, path, dataset, count=6):
     else:
         info = kzoo.data.info(dataset)
         rows = [
-            [lambda ax, e=e: show_element(ax, e, info.class_names, info.skeleton) for e, _ in pairs],
+            [lambda ax, e=e: show_element(ax, e, info.class_names, info.skeleton, title="truth") for e, _ in pairs],
             [lambda ax, e=e, p=p: show_prediction(ax, e["image"], p, info.class_names, info.skeleton)
              for e, p in pairs],
         ]

@@ -5,7 +5,7 @@ import os
 import runpy
 import sys
 
-from kzoo_cli.argtypes import non_negative_float, positive_int
+from kzoo_cli.argtypes import non_negative_float, positive_float, positive_int
 
 RECIPES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes")
 
@@ -169,7 +169,7 @@ def _cmd_predict(args):
 def _cmd_quickstart(args):
     from kzoo.quickstart import run_quickstart
 
-    run_quickstart(out_dir=args.out, epochs=args.epochs, saved_models_dir=args.saved_models)
+    run_quickstart(out_dir=args.out, minutes=args.minutes, saved_models_dir=args.saved_models, dataset=args.dataset)
 
 
 def _cmd_tradeoffs(args):
@@ -224,7 +224,8 @@ def build_parser():
 
     p = sub.add_parser("export", help="export a .keras checkpoint as a SavedModel (TF Serving) or TFLite file")
     p.add_argument("checkpoint")
-    p.add_argument("--name", required=True, help="served model name: writes OUT/NAME/VERSION")
+    p.add_argument("--name", required=True,
+                   help="served model name: writes OUT/NAME/VERSION/ (SavedModel) or OUT/NAME[_QUANTIZE].tflite")
     p.add_argument("--format", choices=["saved_model", "tflite"], default="saved_model")
     p.add_argument("--quantize", choices=["float16", "int8"], default=None, help="TFLite only")
     p.add_argument("--version", type=positive_int, default=None, help="default: next free version")
@@ -244,10 +245,11 @@ def build_parser():
     p.add_argument("--score-threshold", type=non_negative_float, default=0.3)
     p.set_defaults(fn=_cmd_predict)
 
-    p = sub.add_parser("quickstart", help="train a small model, evaluate, export, predict with the export")
+    p = sub.add_parser("quickstart", help="train a detector for a few minutes, evaluate, export both ways, predict")
     p.add_argument("--out", default="kzoo_quickstart")
     p.add_argument("--saved-models", default="saved_models")
-    p.add_argument("--epochs", type=positive_int, default=4)
+    p.add_argument("--minutes", type=positive_float, default=3.0, help="training budget (wall clock)")
+    p.add_argument("--dataset", default="shapes", help="a detection dataset (shapes/tiny for a smoke run)")
     p.set_defaults(fn=_cmd_quickstart)
 
     p = sub.add_parser("tradeoffs", help="speed/accuracy grid: latency, FLOPs, memory and AP of detector configurations")

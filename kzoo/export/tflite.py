@@ -39,6 +39,9 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
     if representative_data is not None:
         if num_proposals is not None:
             raise ValueError("int8 export of a model with external proposals is not supported yet; use float16")
+        if not hasattr(representative_data, "__len__"):
+            # The int8 converter reads the images twice (calibration, then range measurement).
+            representative_data = list(representative_data)
 
         def representative():
             for image in representative_data:

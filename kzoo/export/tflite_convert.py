@@ -4,11 +4,26 @@ Conversion goes through a temporary SavedModel written by
 ``keras.export.ExportArchive``, which tracks Keras 3 variables explicitly. A
 plain ``tf.Module`` does not see Keras 3 variables, and converting from it or
 from a bare concrete function yields uninitialized weights.
+
+Full-integer (int8) conversion measures every tensor's range itself instead of
+trusting TFLite's calibrator. The calibrator logs an op's inputs again after
+the op has run, and when the interpreter's memory planner lets an
+element-wise op write its output over an input's buffer (in place), that
+input is recorded with the output's range (tensorflow/tensorflow#127842). A
+box height in [0, 1] multiplied by the map size then gets the product's range
+[0, 32], an 8-bit scale of 0.125, and every height below 0.06 becomes 0:
+RoIAlign samples the wrong cells and the second stage of a detector
+mislocalizes. So the converter only annotates the float graph
+(``_experimental_calibrate_only``); the ranges of its main graph are
+measured again on the representative data by an interpreter that keeps every
+tensor (no buffer is shared), and the MLIR quantizer quantizes with those.
 """
 
+import logging
 import tempfile
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 QUANTIZATIONS = (None, "float16", "int8")
@@ -56,4 +71,92 @@ def convert_callable(fn, input_signature, quantize=None, representative_data=Non
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.representative_dataset = representative_data
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            return _quantize_int8(converter, representative_data)
         return converter.convert()
+
+
+def _quantize_int8(converter, representative_data):
+    """The int8 flatbuffer of ``converter``, quantized with ranges measured by ``_measured_ranges``.
+
+    Falls back to the converter's own calibration (with a warning) when the
+    TFLite internals this needs are missing, or when ``representative_data``
+    yields nothing on a second call (a one-shot generator).
+    """
+    try:
+        import flatbuffers
+        from tensorflow.lite.python import convert as tflite_convert
+        from tensorflow.lite.python import schema_py_generated as schema
+    except ImportError as error:
+        logging.warning("int8: TFLite calibrator ranges kept (%s)", error)
+        return converter.convert()
+    converter._experimental_calibrate_only = True  # noqa: SLF001 (as tf.lite.experimental.QuantizationDebugger)
+    calibrated = converter.convert()
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(calibrated, 0))
+    if not _measured_ranges(calibrated, model.subgraphs[0], representative_data):
+        logging.warning("int8: representative_data gave no samples on a second pass; TFLite calibrator ranges kept")
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return tflite_convert.mlir_quantize(
+        bytes(builder.Output()), disable_per_channel=converter._experimental_disable_per_channel  # noqa: SLF001
+    )
+
+
+def _measured_ranges(calibrated, subgraph, representative_data):
+    """Replace the min / max of every calibrated float tensor of ``subgraph`` by its range on the data.
+
+    Args:
+        calibrated: the float flatbuffer with calibration ranges.
+        subgraph: its main subgraph as a ``schema_py_generated.SubGraphT``, updated in place.
+        representative_data: as ``TFLiteConverter.representative_dataset``.
+
+    Returns:
+        the number of samples measured.
+    """
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    # Builtin kernels as the calibrator runs them; preserving all tensors turns off in-place buffers.
+    interpreter = Interpreter(
+        model_content=bytes(calibrated), experimental_preserve_all_tensors=True,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interpreter.allocate_tensors()
+    logged = [
+        i for i, tensor in enumerate(subgraph.tensors)
+        if tensor.quantization is not None and tensor.quantization.min is not None
+        and len(tensor.quantization.min) == 1 and tensor.type == schema.TensorType.FLOAT32
+    ]
+    low, high = {}, {}
+    count = 0
+    for sample in representative_data():
+        _feed(interpreter, sample)
+        interpreter.invoke()
+        count += 1
+        for i in logged:
+            try:
+                value = interpreter.get_tensor(i)
+            except ValueError:  # an unallocated tensor (e.g. an LSTM intermediate)
+                continue
+            if value.size:
+                low[i] = min(low.get(i, np.inf), float(np.min(value)))
+                high[i] = max(high.get(i, -np.inf), float(np.max(value)))
+    for i in logged:
+        if i in low and np.isfinite(low[i]) and np.isfinite(high[i]):
+            subgraph.tensors[i].quantization.min = [low[i]]
+            subgraph.tensors[i].quantization.max = [high[i]]
+    return count
+
+
+def _feed(interpreter, sample):
+    """Set the inputs of one representative sample (a list by input order, or a dict by signature name)."""
+    signature = None
+    if isinstance(sample, tuple):
+        signature, sample = sample
+    if isinstance(sample, dict):
+        details = interpreter.get_signature_runner(signature).get_input_details()
+        pairs = [(details[name]["index"], value) for name, value in sample.items()]
+    else:
+        pairs = [(detail["index"], value) for detail, value in zip(interpreter.get_input_details(), sample)]
+    dtypes = {detail["index"]: detail["dtype"] for detail in interpreter.get_input_details()}
+    for index, value in pairs:
+        interpreter.set_tensor(index, np.asarray(value, dtypes[index]))

@@ -28,6 +28,7 @@ def train(
     verbose=1,
     training_settings=None,
     initial_weights=None,
+    callbacks=(),
 ):
     """Train model ``model_name`` with ``model.fit`` under ``make_strategy``.
 
@@ -57,6 +58,7 @@ def train(
             dict of ``kzoo.models.two_stage.TrainingSettings`` fields).
         initial_weights: a ``.keras`` checkpoint of the same architecture
             to start from (R-CNN's second stage starts from its first).
+        callbacks: more Keras callbacks for ``fit`` (a ``TimeBudget``, say).
 
     Returns:
         (model, history dict). The model is the one ``kzoo.build`` returns
@@ -98,7 +100,7 @@ def train(
         out_dir, saved_model=model if fit_model is not model else None,
         history_extra={"model": model_name, "replicas": strategy.num_replicas_in_sync},
         record=dataset_record(dataset, info.class_names),
-    )
+    ) + list(callbacks)
     history = fit_model.fit(
         train_ds,
         validation_data=val_ds,

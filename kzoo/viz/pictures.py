@@ -9,8 +9,8 @@ import numpy as np  # noqa: E402
 from kzoo.viz import draw  # noqa: E402
 
 
-def show_element(ax, element, class_names=None, skeleton=()):
-    """Draw a dataset element: image, segmentation or masks, boxes, keypoints."""
+def show_element(ax, element, class_names=None, skeleton=(), title=None):
+    """Draw a dataset element: image, segmentation or masks, boxes, keypoints (``title`` above, e.g. "truth")."""
     image = np.asarray(element["image"])
     height, width = image.shape[:2]
     ax.imshow(image)
@@ -23,15 +23,20 @@ def show_element(ax, element, class_names=None, skeleton=()):
         draw.draw_boxes(ax, element["boxes"], classes, height, width, class_names)
     if "keypoints" in element:
         draw.draw_keypoints(ax, element["keypoints"], height, width, skeleton)
+    if title:
+        ax.set_title(title, fontsize=8)
     ax.set_axis_off()
 
 
-def show_prediction(ax, image, prediction, class_names=None, skeleton=(), score_threshold=0.3):
-    """Draw one image's predictions (a prediction dict without the batch axis)."""
+def show_prediction(ax, image, prediction, class_names=None, skeleton=(), score_threshold=0.3, source="prediction"):
+    """Draw one image's predictions (a prediction dict without the batch axis).
+
+    The title names ``source`` and, for detections, the score threshold of what is drawn.
+    """
     image = np.asarray(image)
     height, width = image.shape[:2]
     ax.imshow(image)
-    title = []
+    title = [source + (f", score >= {score_threshold:g}" if "detection_boxes" in prediction else "")]
     if "segmentation_mask" in prediction:
         draw.overlay_segmentation(ax, _resize_nearest(prediction["segmentation_mask"], height, width))
     if "detection_boxes" in prediction:
@@ -58,8 +63,7 @@ def show_prediction(ax, image, prediction, class_names=None, skeleton=(), score_
     if "probabilities" in prediction:
         class_id = int(prediction["classes"])
         title.append(f"{draw.class_label(class_names, class_id)} {float(prediction['probabilities'][class_id]):.2f}")
-    if title:
-        ax.set_title(" ".join(title), fontsize=8)
+    ax.set_title(": ".join(title), fontsize=8)
     ax.set_axis_off()
 
 

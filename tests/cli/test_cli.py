@@ -119,3 +119,17 @@ def test_train_alone_lists_the_names(capsys):
         main(["train"])
     assert exit_info.value.code == 2
     assert "fcn8s" in capsys.readouterr().out.split()
+
+
+@pytest.mark.slow  # about a minute on an idle machine: it trains, evaluates and exports an SSD
+def test_quickstart_runs_the_whole_job_on_a_tiny_dataset(tmp_path, capsys):
+    from kzoo.quickstart import run_quickstart
+
+    result = run_quickstart(out_dir=str(tmp_path / "q"), minutes=0.05, saved_models_dir=str(tmp_path / "models"),
+                            dataset="shapes/tiny", batch_size=8)
+    printed = capsys.readouterr().out
+    assert "1/4 train" in printed and "test AP" in printed
+    assert 0.0 <= result["results"]["AP"] <= 1.0
+    assert os.path.isdir(result["saved_model"]) and os.path.exists(result["tflite"])
+    picture = tf.io.decode_png(tf.io.read_file(result["picture"])).numpy()
+    assert picture.shape[0] > 200 and picture.std() > 10  # three rows: truth, SavedModel, TFLite
