@@ -55,8 +55,12 @@ def generate_proposals(
     k = min(int(pre_nms_top_k), num_anchors) if num_anchors is not None else int(pre_nms_top_k)
     top_logits, index = tf.math.top_k(objectness, k=k)
     top_deltas = tf.gather(deltas, index, batch_dims=1)
-    top_anchors = tf.gather(anchors, index, batch_dims=1 if anchors.shape.rank == 3 else 0)
-    boxes = box_ops.clip_to_unit(box_coding.decode_boxes(top_deltas, top_anchors, box_weights))
+    # Anchor centers and sizes are taken before the gather: in the detectors the anchors are a constant, so a
+    # full-integer TFLite file holds each of the four as its own constant, quantized over its own range (an
+    # anchor height to 1/255 of the largest one), instead of differencing two quantized corners.
+    anchor_batch_dims = 1 if anchors.shape.rank == 3 else 0
+    top_anchors = [tf.gather(t, index, batch_dims=anchor_batch_dims) for t in box_ops.centers_and_sizes(anchors)]
+    boxes = box_ops.clip_to_unit(_decode(top_deltas, top_anchors, box_weights))
     # Boxes that are too small (or empty once clipped) score 0, as does one appended never-selected candidate
     # (which keeps padded NMS indices in range): NMS keeps only scores above its threshold of 0. Every score
     # entering NMS thus lies in [0, 1], the sigmoid's range, so a full-integer TFLite file quantizes the
@@ -74,6 +78,19 @@ def generate_proposals(
     keep = tf.range(max_proposals)[None, :] < valid[:, None]
     proposals = tf.where(keep[..., None], tf.gather(boxes, indices, batch_dims=1), 0.0)
     return proposals, tf.where(keep, tf.gather(scores, indices, batch_dims=1), 0.0)
+
+
+def _decode(deltas, anchors, weights):
+    """``box_coding.decode_boxes`` with anchors given as ``(cy, cx, h, w)``, each [N, K] (the same float ops)."""
+    if len(weights) != 4:
+        raise ValueError(f"box_weights must have 4 entries (wy, wx, wh, ww), got {weights}")
+    wy, wx, wh, ww = (float(w) for w in weights)
+    one_hot = tf.eye(4, dtype=deltas.dtype)
+    ty, tx, th, tw = (tf.reduce_sum(deltas * one_hot[i], axis=-1) for i in range(4))
+    cya, cxa, ha, wa = anchors
+    dh = tf.minimum(th / wh, box_coding.DEFAULT_SCALE_CLIP)
+    dw = tf.minimum(tw / ww, box_coding.DEFAULT_SCALE_CLIP)
+    return box_ops.from_centers_and_sizes(ty / wy * ha + cya, tx / wx * wa + cxa, tf.exp(dh) * ha, tf.exp(dw) * wa)
 
 
 def proposal_mask(proposals):

@@ -47,10 +47,22 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
     instead of failing on every rerun. The weights file is replaced before
     the epoch counter, so a kill between the two repeats an epoch rather
     than skipping one.
+
+    With ``writer=False`` (a worker other than the chief of a multi-worker
+    run) the callback restores from the chief's backup but never writes or
+    deletes it.
     """
 
+    def __init__(self, backup_dir, writer=True, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        self.writer = writer
+
+    def on_train_end(self, logs=None):
+        if self.writer:
+            super().on_train_end(logs)
+
     def _save_model(self):
-        if non_finite_weight(self.model) is not None:
+        if not self.writer or non_finite_weight(self.model) is not None:
             return
         os.makedirs(self.backup_dir, exist_ok=True)
         replace_atomically(lambda p: self.model.save_weights(p), self._weights_path, ".weights.h5")
@@ -158,7 +170,7 @@ class SaveModel(keras.callbacks.Callback):
         replace_atomically(write, self.path, ".keras")
 
 
-def standard_callbacks(out_dir, monitor="val_loss", saved_model=None, history_extra=None, record=None):
+def standard_callbacks(out_dir, monitor="val_loss", saved_model=None, history_extra=None, record=None, chief=True):
     """Checkpoints, resumable state, TensorBoard logs and the NaN guard under ``out_dir``.
 
     - ``out_dir/last.keras``: the model after every epoch.
@@ -173,8 +185,11 @@ def standard_callbacks(out_dir, monitor="val_loss", saved_model=None, history_ex
     ``saved_model`` is the model the checkpoints hold when it is not the one
     being fit (a region-based detector's inference graph); ``record`` (the
     dataset and its class names, ``kzoo.data.checkpoint_record``) goes into
-    both checkpoints.
+    both checkpoints. In a multi-worker run only the ``chief`` writes; the
+    other workers get the backup (to restore from) and the NaN guard.
     """
+    if not chief:
+        return [SafeBackupAndRestore(os.path.join(out_dir, "backup"), writer=False), NaNGuard()]
     os.makedirs(out_dir, exist_ok=True)
     return [
         SafeBackupAndRestore(os.path.join(out_dir, "backup")),

@@ -57,4 +57,9 @@ def fit_dataset(
     if color_jitter is not None:
         ds = ds.map(lambda element: random_color_jitter(element, color_jitter), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(lambda element: spec.targets(element, image_size), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)
+    # Several workers each read the whole pipeline and keep their share of every global batch: the
+    # built-in datasets have too few files to shard by file, and every worker shuffles alike (one seed).
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)

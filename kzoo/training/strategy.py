@@ -5,6 +5,8 @@ import os
 
 import tensorflow as tf
 
+from kzoo.training.multi_worker import enable_multi_worker_fit
+
 
 def split_cpu(replicas):
     """Present the CPU as ``replicas`` logical devices (call before TF starts its runtime).
@@ -26,7 +28,9 @@ def make_strategy(cpu_replicas=None):
     """The strategy recipes train under, one per process and setting.
 
     - ``TF_CONFIG`` set with several workers: ``MultiWorkerMirroredStrategy``
-      (each machine runs the same recipe; TF_CONFIG names the cluster).
+      (each machine runs the same recipe; TF_CONFIG names the cluster; see
+      ``kzoo.training.multi_worker`` for what makes Keras 3's ``fit`` run
+      under it).
     - otherwise ``MirroredStrategy`` over all local GPUs, or over the CPU
       (split into ``cpu_replicas`` logical devices when given).
 
@@ -42,7 +46,8 @@ def make_strategy(cpu_replicas=None):
 
 def _new_strategy(cpu_replicas):
     cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
-    if len(cluster.get("worker", [])) > 1:
+    if len(cluster.get("worker", [])) + len(cluster.get("chief", [])) > 1:
+        enable_multi_worker_fit()
         return tf.distribute.MultiWorkerMirroredStrategy()
     if cpu_replicas and not tf.config.list_physical_devices("GPU"):
         split_cpu(cpu_replicas)

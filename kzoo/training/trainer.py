@@ -8,6 +8,7 @@ from kzoo.export.inference import model_input_size, num_external_proposals
 from kzoo.models.registry import get_spec
 from kzoo.training.callbacks import HistoryFile, NaNGuard, standard_callbacks
 from kzoo.training.pipeline import fit_dataset
+from kzoo.training.multi_worker import is_chief
 from kzoo.training.strategy import make_strategy
 
 
@@ -99,7 +100,7 @@ def train(
     callbacks = standard_callbacks(
         out_dir, saved_model=model if fit_model is not model else None,
         history_extra={"model": model_name, "replicas": strategy.num_replicas_in_sync},
-        record=dataset_record(dataset, info.class_names),
+        record=dataset_record(dataset, info.class_names), chief=is_chief(),
     ) + list(callbacks)
     history = fit_model.fit(
         train_ds,
@@ -116,7 +117,8 @@ def train(
             f"loss became non-finite at batch {guard.bad_batch}; the last good checkpoint is in {out_dir}"
         )
     # Every epoch of the run, those of earlier, killed runs of it included (history.json).
-    logs = next(c for c in callbacks if isinstance(c, HistoryFile)).read() or {
+    history_file = next((c for c in callbacks if isinstance(c, HistoryFile)), None)  # the chief's only
+    logs = (history_file.read() if history_file is not None else None) or {
         key: [float(np.asarray(v)) for v in values] for key, values in history.history.items()
     }
     return model, logs
