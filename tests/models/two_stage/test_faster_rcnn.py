@@ -100,6 +100,7 @@ def test_bad_settings_are_refused_by_name():
         get_spec("faster_rcnn").training_model(_build(), {"roi_samples": 3})
 
 
+@pytest.mark.slow  # Mask R-CNN's two-replica test runs the same RPN and RoI stages in the default suite
 def test_recipe_trains_on_two_replicas_and_reports_the_four_losses(tmp_path):
     out = tmp_path / "run"
     command = [
