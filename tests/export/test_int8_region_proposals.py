@@ -47,11 +47,13 @@ def _proposal_model():
     """A tiny RPN: a conv scores each 8 x 8 cell by its brightness and regresses small deltas.
 
     The anchors come from ``AnchorGenerator`` on the image, as in the
-    detectors (the converter folds them into a constant).
+    detectors (the converter folds them into a constant). Two proposal
+    layers read the same RPN outputs: like a detector's proposal NMS and
+    its detection NMS, they share the sentinel constants once converted,
+    which is what let the quantizer give the scores the sentinels' range.
     """
     images = keras.Input((SIZE, SIZE, 3))
     cells = keras.layers.AveragePooling2D(STRIDE)(images)  # [N, 8, 8, 3]
-    rng = np.random.default_rng(0)
     objectness_conv = keras.layers.Conv2D(3, 1)
     deltas_conv = keras.layers.Conv2D(12, 1)
     objectness = keras.layers.Reshape((-1,))(objectness_conv(cells))
@@ -59,65 +61,87 @@ def _proposal_model():
     anchors = AnchorGenerator(strides=(STRIDE,), sizes=(STRIDE,), scales=(1.0, 2.0, 3.0), aspect_ratios=(1.0,))(
         images
     )
-    proposals, scores = RegionProposals(pre_nms_top_k=150, post_nms_top_k=20, iou_threshold=0.7, min_size=0.15)(
+    # min_size drops every one-cell anchor, so the scores also hold the small-box marker.
+    first = RegionProposals(pre_nms_top_k=150, post_nms_top_k=20, iou_threshold=0.7, min_size=0.15)(
         [objectness, deltas, anchors]
     )
-    model = keras.Model(images, [proposals, scores])
-    # Logit = 16 * brightness - 8 (bright cells near +8, dark ones near -7), per anchor scale a little apart.
+    second = RegionProposals(pre_nms_top_k=100, post_nms_top_k=30, iou_threshold=0.5)([objectness, deltas, anchors])
+    model = keras.Model(images, [*first, second[0]])
+    reference = keras.Model(images, [*first, *second])
+    # Logit = 16 * brightness - 8 (bright cells near +8, dark ones near -7), the anchor scales a little apart.
     objectness_conv.set_weights([np.full((1, 1, 3, 3), 16.0 / (3 * 255), np.float32),
                                  np.array([-8.0, -8.5, -9.0], np.float32)])
+    rng = np.random.default_rng(0)
     deltas_conv.set_weights([rng.normal(0, 0.1 / 255, (1, 1, 3, 12)).astype(np.float32),
                              rng.normal(0, 0.05, 12).astype(np.float32)])
-    return model
+    return model, reference
 
 
 def _run(flatbuffer, image):
-    runner = Interpreter(model_content=flatbuffer).get_signature_runner()
-    out = runner(images=image[None])
-    boxes, scores = (out[key][0] for key in sorted(out))
-    return boxes, scores
+    """The TFLite outputs of one image, in the model's output order (``output_0``, ``output_1``, ...)."""
+    out = Interpreter(model_content=flatbuffer).get_signature_runner()(images=image[None])
+    return [out[key][0] for key in sorted(out)]
 
 
 @pytest.fixture(scope="module")
-def int8_proposals():
-    model = _proposal_model()
+def converted():
+    model, reference = _proposal_model()
 
     def representative():
         for image in _images(30, seed=1):
             yield [image[None]]
 
     signature = [tf.TensorSpec((1, SIZE, SIZE, 3), tf.float32, name="images")]
-    flatbuffer = convert_callable(lambda images: model(images), signature, "int8", representative, trackable=model)
-    return model, flatbuffer
+    flatbuffers = {
+        quantize: convert_callable(lambda images: model(images), signature, quantize,
+                                   representative if quantize else None, trackable=model)
+        for quantize in (None, "int8")
+    }
+    return reference, flatbuffers
 
 
-def test_int8_proposals_match_float(int8_proposals):
-    model, flatbuffer = int8_proposals
-    assert_builtin_ops_only(flatbuffer)
+def test_int8_proposals_match_float(converted):
+    reference, flatbuffers = converted
+    assert_builtin_ops_only(flatbuffers["int8"])
     for image in _images(5, seed=2):
-        float_boxes, float_scores = (t.numpy()[0] for t in model(image[None]))
-        boxes, scores = _run(flatbuffer, image)
+        first_boxes, first_scores, second_boxes, second_scores = (t.numpy()[0] for t in reference(image[None]))
+        boxes, scores, boxes_2 = _run(flatbuffers["int8"], image)
+        # Layer 1 (NMS at 0.7): the proposals of confident anchors (the bright squares) are all there, to
+        # within int8 error; none is invented; scores agree to a few 1/256 steps; padding is all zeros.
         real = box_ops.area(boxes).numpy() > 0
-        # The proposals of confident anchors (the bright squares) are all there, within int8 error (~1/255).
-        confident = float_scores > 0.5
+        confident = first_scores > 0.5
         assert confident.any() and real.sum() >= confident.sum()
-        best = _iou(float_boxes[confident], boxes[real]).max(axis=1)
+        best = _iou(first_boxes[confident], boxes[real]).max(axis=1)
         assert best.min() > 0.85, best
-        # And the int8 file invents no confident proposal that float lacks.
         int8_confident = scores > 0.5
-        assert _iou(boxes[int8_confident], float_boxes[float_scores > 0.3]).max(axis=1).min() > 0.85
-        np.testing.assert_allclose(np.sort(scores[int8_confident])[::-1][:confident.sum()],
-                                   np.sort(float_scores[confident])[::-1][:int8_confident.sum()], atol=0.05)
-        # Padding rows stay all-zero boxes with score 0.
+        assert _iou(boxes[int8_confident], first_boxes[first_scores > 0.3]).max(axis=1).min() > 0.85
+        count = min(confident.sum(), int8_confident.sum())
+        np.testing.assert_allclose(np.sort(scores[int8_confident])[::-1][:count],
+                                   np.sort(first_scores[confident])[::-1][:count], atol=0.05)
         assert not scores[~real].any() and not boxes[~real].any()
+        # Layer 2 (NMS at 0.5, scores unused): its confident proposals are there too. Near-equal int8 scores
+        # may let NMS keep a neighbour instead, one that overlaps the float box by more than 0.5.
+        real_2 = box_ops.area(boxes_2).numpy() > 0
+        confident_2 = second_scores > 0.5
+        assert real_2.sum() >= confident_2.sum() > 0
+        assert _iou(second_boxes[confident_2], boxes_2[real_2]).max(axis=1).min() > 0.5
 
 
-def test_int8_scores_keep_the_sigmoid_scale(int8_proposals):
-    # Every quantized tensor of the proposal step has a sane scale: none was stretched by a sentinel.
-    _, flatbuffer = int8_proposals
-    interpreter = Interpreter(model_content=flatbuffer)
-    scales = [t["quantization"][0] for t in interpreter.get_tensor_details() if "region_proposals" in t["name"]
-              or "proposals" in t["name"]]
+def test_proposal_scores_stay_in_the_sigmoid_range(converted):
+    # No sentinel outside [0, 1] (the old -1 and -inf) reaches the scores NMS reads, in float...
+    _, flatbuffers = converted
+    interpreter = Interpreter(model_content=flatbuffers[None], experimental_preserve_all_tensors=True)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], _images(1, seed=3))
+    interpreter.invoke()
+    nms = [op for op in interpreter._get_ops_details() if op["op_name"] == "NON_MAX_SUPPRESSION_V5"]
+    assert len(nms) == 2
+    for op in nms:
+        scores = interpreter.get_tensor(op["inputs"][1])
+        assert scores.min() >= 0.0 and scores.max() <= 1.0
+    # ... so that in int8 every tensor of the proposal step keeps a sane scale (it was ~1e36).
+    scales = [t["quantization"][0] for t in Interpreter(model_content=flatbuffers["int8"]).get_tensor_details()
+              if "region_proposals" in t["name"]]
     assert scales and max(scales) < 1.0, max(scales)
 
 
