@@ -145,6 +145,8 @@ def make_inference_fn(model, image_masks=False, max_pixels=MAX_PIXELS):
         else:
             proposals = tf.cond(count > 0, lambda: proposals, lambda: tf.zeros([1, num_proposals, 4]))
             outputs = model({"images": pixels, "proposals": proposals}, training=False)
+        # A mixed-precision model's raw outputs may be float16 or bfloat16: decoding and every export run in float32.
+        outputs = tf.nest.map_structure(lambda t: tf.cast(t, tf.float32) if t.dtype.is_floating else t, outputs)
         predictions = decode(model, outputs)
         if threshold is not None:
             predictions = keep_above_threshold(predictions, threshold)

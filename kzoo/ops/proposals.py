@@ -81,7 +81,13 @@ def generate_proposals(
 
 
 def _decode(deltas, anchors, weights):
-    """``box_coding.decode_boxes`` with anchors given as ``(cy, cx, h, w)``, each [N, K] (the same float ops)."""
+    """``box_coding.decode_boxes`` with anchors given as ``(cy, cx, h, w)``, each [N, K] (the same float ops).
+
+    Each delta component is a product with a one-hot row, summed: exactly the
+    component in float (a non-finite delta makes the whole box NaN, so it is
+    dropped). Slicing or unstacking would give the four components one shared
+    int8 scale, which the converter takes from one of them, clamping the others.
+    """
     if len(weights) != 4:
         raise ValueError(f"box_weights must have 4 entries (wy, wx, wh, ww), got {weights}")
     wy, wx, wh, ww = (float(w) for w in weights)

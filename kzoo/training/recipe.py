@@ -55,7 +55,7 @@ def recipe_parser(
     The arguments: ``--out``, ``--backbone``, ``--dataset``, ``--image-size``,
     ``--epochs``, ``--batch-size``, ``--steps-per-epoch``,
     ``--validation-steps``, ``--learning-rate``, ``--flip``, ``--zoom-in``,
-    ``--color-jitter``, ``--cpu-replicas`` and ``--verbose``. ``backbone_aliases`` are other
+    ``--color-jitter``, ``--mixed-precision``, ``--cpu-replicas`` and ``--verbose``. ``backbone_aliases`` are other
     spellings of ``--backbone`` (``--encoder`` for DeconvNet's presets).
     """
     parser = RecipeParser(description=description, formatter_class=HelpFormatter)
@@ -80,6 +80,8 @@ def recipe_parser(
         "--color-jitter", type=at_least_one, default=None, metavar="FACTOR",
         help="random exposure and saturation scales in [1/FACTOR, FACTOR] (e.g. 1.5, as YOLO)",
     )
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="float16 compute on GPUs, bfloat16 on CPUs; losses and outputs stay float32")
     parser.add_argument("--cpu-replicas", type=positive_int, default=None, help="split the CPU into N replicas (no GPU)")
     parser.add_argument("--verbose", type=int, default=1)
     return parser
@@ -111,6 +113,7 @@ def train_recipe(args, compile_fn, model_kwargs=None, training_settings=None, in
         flip=args.flip,
         zoom_in=args.zoom_in,
         color_jitter=args.color_jitter,
+        mixed_precision=args.mixed_precision,
         cpu_replicas=args.cpu_replicas,
         verbose=args.verbose,
         training_settings=training_settings,

@@ -1,6 +1,10 @@
 """``train``: build a registered model under a strategy and ``fit`` it with the standard callbacks."""
 
+import contextlib
+
+import keras
 import numpy as np
+import tensorflow as tf
 
 import kzoo.data
 from kzoo.data.checkpoint_record import dataset_record
@@ -10,6 +14,22 @@ from kzoo.training.callbacks import HistoryFile, NaNGuard, standard_callbacks
 from kzoo.training.pipeline import fit_dataset
 from kzoo.training.multi_worker import is_chief
 from kzoo.training.strategy import make_strategy
+
+
+@contextlib.contextmanager
+def precision_policy(mixed):
+    """Keras's global dtype policy for building a model: mixed when asked (float16 on GPUs, bfloat16 on CPUs).
+
+    The policy is restored afterwards; the model's layers keep the one they were built with.
+    """
+    previous = keras.mixed_precision.global_policy()
+    if mixed:
+        gpus = tf.config.list_physical_devices("GPU")
+        keras.mixed_precision.set_global_policy("mixed_float16" if gpus else "mixed_bfloat16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def train(
@@ -30,6 +50,7 @@ def train(
     training_settings=None,
     initial_weights=None,
     callbacks=(),
+    mixed_precision=False,
 ):
     """Train model ``model_name`` with ``model.fit`` under ``make_strategy``.
 
@@ -60,6 +81,9 @@ def train(
         initial_weights: a ``.keras`` checkpoint of the same architecture
             to start from (R-CNN's second stage starts from its first).
         callbacks: more Keras callbacks for ``fit`` (a ``TimeBudget``, say).
+        mixed_precision: build the model under Keras's ``mixed_float16``
+            policy on GPUs (with loss scaling) or ``mixed_bfloat16`` on CPUs;
+            losses, decoding and exported outputs stay float32.
 
     Returns:
         (model, history dict). The model is the one ``kzoo.build`` returns
@@ -80,7 +104,7 @@ def train(
         kwargs.setdefault("num_keypoints", len(info.keypoint_names))
     if training_settings is not None and spec.training_model is None:
         raise ValueError(f"model {model_name!r} has no training graph; training_settings apply to region-based models")
-    with strategy.scope():
+    with strategy.scope(), precision_policy(mixed_precision):
         model = spec.build(**kwargs)
         if initial_weights is not None:
             model.load_weights(initial_weights)

@@ -1,12 +1,14 @@
 """Full-integer (int8) TFLite: the RPN's proposal step agrees with float, and calibration ranges are right.
 
-Two faults made every int8 region-based detector (Faster R-CNN, R-FCN, Mask
+Three faults made int8 region-based detectors (Faster R-CNN, R-FCN, Mask
 R-CNN, keypoint R-CNN) find nothing, then mislocalize:
 
-- the proposal scores entering NMS were a tensor mixing sigmoid scores in
-  [0, 1] with a -1 marker and NMS's -inf sentinel: the quantizer gave the
-  whole tensor the sentinel's range (scale ~1e36), every score dequantized to
-  0, and NMS (score > 0) kept no proposal;
+- the proposal scores entering NMS mixed sigmoid scores in [0, 1] with a -1
+  marker and NMS's -inf sentinel: the quantizer could give the whole tensor
+  the sentinel's range (scale ~1e36), every score dequantized to 0, and NMS
+  (score > 0) kept no proposal;
+- the box deltas were split by UNPACK, whose one shared int8 scale the
+  quantizer took from a single component (clamping the others);
 - TFLite's calibrator records an op's input with the op's output range when
   the op runs in place (tensorflow/tensorflow#127842): a box height in [0, 1]
   times a map size of 32 got the range [0, 32], so small heights became 0.
@@ -16,7 +18,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from ai_edge_litert.interpreter import Interpreter
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from kzoo.export.tflite_convert import convert_callable
 from kzoo.layers import AnchorGenerator, RegionProposals
@@ -47,10 +49,16 @@ def _proposal_model():
     """A tiny RPN: a conv scores each 8 x 8 cell by its brightness and regresses small deltas.
 
     The anchors come from ``AnchorGenerator`` on the image, as in the
-    detectors (the converter folds them into a constant). Two proposal
-    layers read the same RPN outputs: like a detector's proposal NMS and
-    its detection NMS, they share the sentinel constants once converted,
-    which is what let the quantizer give the scores the sentinels' range.
+    detectors (the converter folds them into a constant). A second proposal
+    layer reads the same RPN outputs, as a detector's second NMS does: with
+    the old -1 / -inf sentinels the two shared those constants once
+    converted, and the quantizer gave the second layer's scores the
+    sentinels' range (scale ~1e36) and no proposal survived.
+
+    Returns:
+        ``(model, reference)``: the model to convert (the first layer's
+        proposals and scores, the second layer's proposals; its scores go
+        unused, as the detectors leave them) and a float model returning all four.
     """
     images = keras.Input((SIZE, SIZE, 3))
     cells = keras.layers.AveragePooling2D(STRIDE)(images)  # [N, 8, 8, 3]
@@ -105,6 +113,9 @@ def test_int8_proposals_match_float(converted):
     assert_builtin_ops_only(flatbuffers["int8"])
     for image in _images(5, seed=2):
         first_boxes, first_scores, second_boxes, second_scores = (t.numpy()[0] for t in reference(image[None]))
+        # The float file is the Keras model (padding rows, scored 0, are never selected by TFLite's NMS either).
+        for got, want in zip(_run(flatbuffers[None], image), (first_boxes, first_scores, second_boxes)):
+            np.testing.assert_allclose(got, want, atol=1e-5)
         boxes, scores, boxes_2 = _run(flatbuffers["int8"], image)
         # Layer 1 (NMS at 0.7): the proposals of confident anchors (the bright squares) are all there, to
         # within int8 error; none is invented; scores agree to a few 1/256 steps; padding is all zeros.
@@ -130,7 +141,8 @@ def test_int8_proposals_match_float(converted):
 def test_proposal_scores_stay_in_the_sigmoid_range(converted):
     # No sentinel outside [0, 1] (the old -1 and -inf) reaches the scores NMS reads, in float...
     _, flatbuffers = converted
-    interpreter = Interpreter(model_content=flatbuffers[None], experimental_preserve_all_tensors=True)
+    interpreter = Interpreter(model_content=flatbuffers[None], experimental_preserve_all_tensors=True,
+                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], _images(1, seed=3))
     interpreter.invoke()
@@ -146,8 +158,9 @@ def test_proposal_scores_stay_in_the_sigmoid_range(converted):
 
 
 def test_calibration_ranges_survive_in_place_ops():
-    # (ymax - ymin) in [0, 1] is consumed only by a multiplication by 32, which TFLite may run in place;
-    # its calibrated range must stay [0, 1] (scale 1/255), not the product's [0, 32] (scale 0.125).
+    # Box sizes in [0, 1] multiplied by map sizes, as RoIAlign and the FPN level of a box do: TFLite runs such
+    # products in place, and the old calibration gave (height * 128) the range of (height * 128 * width)
+    # (up to 16384, scale 64), so every area, and its square root, came out 0.
     def fn(boxes):
         height = boxes[..., 2] - boxes[..., 0]
         width = boxes[..., 3] - boxes[..., 1]
@@ -169,6 +182,6 @@ def test_calibration_ranges_survive_in_place_ops():
     want = fn(tf.constant(boxes)).numpy()
     got = Interpreter(model_content=flatbuffer).get_signature_runner()(boxes=boxes)
     got = next(iter(got.values()))
-    # Output scales are 32/255 and 64/255: errors of a few steps at most (a contaminated input range gives ~2).
+    # Output scales are about 16/255 and 128/255: errors of a few steps at most (it was ~30 on the root).
     assert np.abs(got[..., 0] - want[..., 0]).max() < 0.4
     assert np.abs(got[..., 1] - want[..., 1]).max() < 1.5

@@ -159,7 +159,7 @@ def decode_classify_localize(model, outputs):
 
 def order_corners(boxes):
     """Swap crossed edges: [..., 4] -> ``[min(y0, y1), min(x0, x1), max(y0, y1), max(x0, x1)]``."""
-    boxes = tf.convert_to_tensor(boxes, tf.float32)
+    boxes = tf.cast(boxes, tf.float32)  # float16 / bfloat16 under mixed precision
     low, high = boxes[..., :2], boxes[..., 2:]
     return tf.concat([tf.minimum(low, high), tf.maximum(low, high)], axis=-1)
 
