@@ -145,10 +145,12 @@ def nms_candidates(
     boxes = tf.cast(boxes, tf.float32)
     scores = tf.cast(scores, tf.float32)
     classes = tf.convert_to_tensor(classes, tf.int32)
-    # One never-selected candidate (score -inf) keeps padded NMS indices in range even with no anchors.
+    # One never-selected candidate keeps padded NMS indices in range even with no anchors. It scores the
+    # threshold itself (NMS keeps only higher scores), not -inf: an int8 TFLite file would quantize the
+    # scores with that constant's range, and every score would become 0.
     batch = tf.shape(scores)[:1]
     boxes = tf.concat([boxes, tf.zeros(tf.concat([batch, [1, 4]], 0))], axis=1)
-    scores = tf.concat([scores, tf.fill(tf.concat([batch, [1]], 0), -math.inf)], axis=1)
+    scores = tf.concat([scores, tf.fill(tf.concat([batch, [1]], 0), float(score_threshold))], axis=1)
     classes = tf.concat([classes, tf.zeros(tf.concat([batch, [1]], 0), tf.int32)], axis=1)
 
     nms_boxes = boxes

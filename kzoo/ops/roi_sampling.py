@@ -59,9 +59,12 @@ def _taps(start, extent, bins, sampling_ratio, length):
     inside = tf.cast((pos >= -1.0) & (pos <= length), tf.float32)
     pos = tf.clip_by_value(pos, 0.0, length - 1.0)
     low = tf.floor(pos)
-    high = tf.minimum(low + 1.0, length - 1.0)
     frac = pos - low
-    index = tf.cast(tf.stack([low, high], axis=-1), tf.int32)
+    # Indices are computed in int32. As floats they would be quantized in an int8 TFLite file (17 becomes
+    # 16.96 at a scale of 31 / 255) and the cast to int32 would truncate them to the cell before.
+    low_index = tf.cast(low, tf.int32)
+    high_index = tf.minimum(low_index + 1, tf.cast(tf.round(length), tf.int32) - 1)
+    index = tf.stack([low_index, high_index], axis=-1)
     weight = tf.stack([1.0 - frac, frac], axis=-1) * inside[..., None]
     shape = [-1, bins, 2 * sampling_ratio]
     return tf.reshape(index, shape), tf.reshape(weight, shape)
@@ -225,8 +228,8 @@ def fpn_level(boxes, image_size, min_level=2, max_level=5, canonical_size=224.0,
     width = tf.cast(image_size[1], tf.float32)
     size = tf.sqrt(tf.maximum(ymax - ymin, 0.0) * height * tf.maximum(xmax - xmin, 0.0) * width)
     level = tf.floor(canonical_level + tf.math.log(size / canonical_size + 1e-6) / tf.math.log(2.0))
-    level = tf.clip_by_value(level, float(min_level), float(max_level))
-    return tf.cast(level, tf.int32)
+    # Cast before clipping: an int8 TFLite file would otherwise quantize the clipped float level.
+    return tf.clip_by_value(tf.cast(level, tf.int32), min_level, max_level)
 
 
 def multi_level_roi_align(features, boxes, levels, output_size, sampling_ratio=2, aligned=True):
