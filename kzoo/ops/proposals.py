@@ -61,23 +61,20 @@ def generate_proposals(
     anchor_batch_dims = 1 if anchors.shape.rank == 3 else 0
     top_anchors = [tf.gather(t, index, batch_dims=anchor_batch_dims) for t in box_ops.centers_and_sizes(anchors)]
     boxes = box_ops.clip_to_unit(_decode(top_deltas, top_anchors, box_weights))
-    # Boxes that are too small (or empty once clipped) score 0, as does one appended never-selected candidate
-    # (which keeps padded NMS indices in range): NMS keeps only scores above its threshold of 0. Every score
-    # entering NMS thus lies in [0, 1], the sigmoid's range, so a full-integer TFLite file quantizes the
-    # tensor as the sigmoid's int8 output (scale 1 / 256); a sentinel outside [0, 1] (-1, or NMS's -inf)
-    # could stretch that scale until every score dequantizes to 0 and no proposal survives.
+    # Boxes that are too small (or empty once clipped) score 0, as does the never-selected candidate that
+    # nms_candidates appends: NMS keeps only scores above its threshold of 0. Every score entering NMS thus
+    # lies in [0, 1], the sigmoid's range, so a full-integer TFLite file quantizes the tensor as the
+    # sigmoid's int8 output (scale 1 / 256); a sentinel outside [0, 1] (-1, or -inf) could stretch that
+    # scale until every score dequantizes to 0 and no proposal survives.
     height = boxes[..., 2] - boxes[..., 0]
     width = boxes[..., 3] - boxes[..., 1]
     large = (height > min_size) & (width > min_size) & (height > 0.0) & (width > 0.0)
     scores = tf.where(large, tf.sigmoid(top_logits), 0.0)
-    batch = tf.shape(scores)[:1]
-    boxes = tf.concat([boxes, tf.zeros(tf.concat([batch, [1, 4]], 0))], axis=1)
-    scores = tf.concat([scores, tf.zeros(tf.concat([batch, [1]], 0))], axis=1)
-    max_proposals = int(post_nms_top_k)
-    indices, valid = nms_ops._nms_batch(boxes, scores, max_proposals, float(iou_threshold), 0.0)
-    keep = tf.range(max_proposals)[None, :] < valid[:, None]
-    proposals = tf.where(keep[..., None], tf.gather(boxes, indices, batch_dims=1), 0.0)
-    return proposals, tf.where(keep, tf.gather(scores, indices, batch_dims=1), 0.0)
+    detections = nms_ops.nms_candidates(
+        boxes, scores, tf.zeros_like(index), num_classes=1, max_detections=int(post_nms_top_k),
+        iou_threshold=float(iou_threshold), score_threshold=0.0, class_agnostic=True,
+    )
+    return detections["detection_boxes"], detections["detection_scores"]
 
 
 def _decode(deltas, anchors, weights):
