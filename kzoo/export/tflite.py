@@ -12,9 +12,11 @@ from kzoo.staging import replace_atomically
 def export_tflite(model, path, quantize=None, representative_data=None, class_names=None, image_masks=False):
     """Convert ``model`` with decoding inside to a ``.tflite`` file at ``path``.
 
-    The TFLite signature ``serving_default`` takes ``images`` uint8
-    [1, H, W, 3] at the model's input size (and ``proposals`` float32
-    [1, P, 4] for models that take external proposals) and returns the prediction dict
+    The TFLite signature ``serving_default`` takes ``images`` [1, H, W, 3] at
+    the model's input size, uint8 (float32 pixel values in [0, 255] for
+    full-integer int8 files, whose calibration needs a float input; the
+    file clips and rounds them), and ``proposals`` float32 [1, P, 4] for
+    models that take external proposals, and returns the prediction dict
     (docs/design.md, "Predictions"). The file is written atomically, with
     the permissions the umask gives; a model with non-finite weights is refused.
 
