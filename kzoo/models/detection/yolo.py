@@ -29,11 +29,12 @@ def build_yolo(
     iou_threshold=0.5,
     max_detections=100,
     pre_nms_top_k=1000,
+    feature_level="P5",
 ):
     """YOLO as in Redmon et al. (v1) and the lecture: detection as one regression.
 
-    The image is divided into an S x S grid. Backbone features (stride 32)
-    go through a 3x3 convolution and two fully connected layers (leaky
+    The image is divided into an S x S grid. Backbone features (stride 32,
+    or ``feature_level``'s) go through a 3x3 convolution and two fully connected layers (leaky
     ReLU 0.1, dropout 0.5 between them, as in the paper) to
     ``S x S x (5B + C)`` numbers: per cell, B boxes of
     ``(y, x, sqrt_h, sqrt_w, confidence)`` and C class scores shared by the
@@ -66,6 +67,10 @@ def build_yolo(
         iou_threshold: per-class NMS IoU (0.5).
         max_detections: K, detections per image (100).
         pre_nms_top_k: (box, class) candidates per image entering NMS (1000).
+        feature_level: the backbone level the head reads, ``"P5"`` (stride 32)
+            or ``"P4"`` (stride 16). The paper's network ends on a 7 x 7 map,
+            the size of its grid, at 448 pixels; at 128 pixels P4's 8 x 8 map
+            is the one of about the grid's size, P5's only 4 x 4.
 
     Returns:
         A functional ``keras.Model`` named ``"yolo"`` mapping images to the
@@ -85,7 +90,9 @@ def build_yolo(
     features = build_backbone(backbone, input_shape, weights=weights)
 
     images = keras.Input(input_shape, name="images")
-    x = features(images)["P5"]
+    if feature_level not in ("P4", "P5"):
+        raise ValueError(f"feature_level must be 'P4' or 'P5', got {feature_level!r}")
+    x = features(images)[feature_level]
     x = layers.Conv2D(head_channels, 3, padding="same", name="head_conv")(x)
     x = layers.LeakyReLU(0.1, name="head_conv_leaky")(x)
     x = layers.Flatten(name="flatten")(x)
