@@ -19,7 +19,8 @@ def looks_like_examples(serialized):
     """bool [N]: whether each string of ``serialized`` [N] has the wire form of a ``tf.train.Example``."""
     padding = "\0" * (1 + _MAX_VARINT_BYTES)
     head = tf.strings.substr(tf.strings.join([serialized, padding]), 0, 1 + _MAX_VARINT_BYTES)
-    head = tf.cast(tf.io.decode_raw(head, tf.uint8), tf.int64)
+    # fixed_length keeps the shape [N, 6] for an empty batch too.
+    head = tf.cast(tf.io.decode_raw(head, tf.uint8, fixed_length=1 + _MAX_VARINT_BYTES), tf.int64)
     length = tf.zeros_like(head[:, 0])
     header_bytes = tf.ones_like(length)
     continuing = tf.ones_like(length, tf.bool)

@@ -23,6 +23,9 @@ def test_real_examples_of_every_length_pass_and_parse():
     assert looks_like_examples(serialized).numpy().all()
     parsed = parse_examples(serialized[:-1], SPEC)["image/encoded"].numpy()
     assert list(parsed) == payloads
+    empty = tf.constant([], tf.string)
+    assert looks_like_examples(empty).shape == (0,)
+    assert parse_examples(empty, SPEC)["image/encoded"].shape == (0,)
 
 
 @pytest.mark.parametrize(
