@@ -38,6 +38,7 @@ def test_a_detector_trains_on_a_coco_folder_and_keeps_its_classes(tmp_path, caps
     assert "learned the 2 classes of" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # tests/data/test_user_data.py reads class folders in the default suite
 def test_a_classifier_trains_on_class_folders(tmp_path, capsys):
     folder = write_class_folders(tmp_path / "pets", splits=("train", "validation", "test"), count=4)
     out = tmp_path / "run"

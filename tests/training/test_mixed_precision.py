@@ -13,7 +13,8 @@ from kzoo.training.trainer import precision_policy
 
 FAMILIES = [
     ("classifier", "fashion_scenes/single_tiny"),
-    ("mask_rcnn", "shapes/tiny"),  # RPN and RoI losses are layers: they must compute in float32
+    # RPN and RoI losses are layers: they must compute in float32.
+    pytest.param("mask_rcnn", "shapes/tiny", marks=pytest.mark.slow),
     pytest.param("retinanet", "shapes/tiny", marks=pytest.mark.slow),
     pytest.param("unet", "shapes/tiny", marks=pytest.mark.slow),
     pytest.param("classify_localize", "fashion_scenes/single_tiny", marks=pytest.mark.slow),
