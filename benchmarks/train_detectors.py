@@ -57,7 +57,9 @@ def _rpn_config(**model):
 CONFIGS = {
     "sliding_window_detector": dict(model=dict(backbone="tiny"), learning_rate=2e-3, batch_size=16),
     "yolo": dict(
-        model=dict(backbone="tiny", head_channels=128, hidden_units=512), learning_rate=1e-3, batch_size=16,
+        # The stride-16 map (8 x 8 at 128 pixels, about the 7 x 7 grid, as in the paper) doubles the AP of P5's 4 x 4.
+        model=dict(backbone="tiny", head_channels=128, hidden_units=512, feature_level="P4"), learning_rate=1e-3,
+        batch_size=16,
         augment=AUGMENTATION["yolo"],
     ),
     "ssd": dict(model=dict(backbone="tiny", extra_channels=128), learning_rate=2e-3, batch_size=16),

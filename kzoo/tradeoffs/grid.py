@@ -16,7 +16,7 @@ from kzoo.models.registry import build
 ARCHITECTURES = {
     "ssd": ("ssd", dict(extra_channels=128), None),
     "retinanet": ("retinanet", dict(num_channels=64, num_convs=2), None),
-    "yolo": ("yolo", dict(head_channels=128, hidden_units=512), None),
+    "yolo": ("yolo", dict(head_channels=128, hidden_units=512, feature_level="P4"), None),
     "faster_rcnn": (
         "faster_rcnn",
         dict(variant="fpn", fpn_channels=64, rpn={"num_channels": 64}, roi_heads={"representation_size": 256}),
