@@ -24,6 +24,7 @@ import kzoo.data
 from kzoo.evaluation import evaluate_predictions, predict_split
 from kzoo.export import export_saved_model, export_tflite, load_predictor, make_inference_fn
 from kzoo.models.registry import get_spec
+from kzoo.staging import replace_atomically
 from kzoo.training.budget import TimeBudget
 from kzoo.training.pipeline import fit_dataset
 from kzoo.tradeoffs import grid
@@ -52,13 +53,12 @@ def read_results(path):
 
 def write_results(rows, path):
     """``rows`` to ``path`` (CSV) and the same with ``.json``, each written atomically."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
     for target, write in ((path, _write_csv), (os.path.splitext(path)[0] + ".json", _write_json)):
-        fd, staging = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "w", newline="") as handle:
-            write(rows, handle)
-        os.replace(staging, target)
+        def write_file(staging, write=write):
+            with open(staging, "w", newline="") as handle:
+                write(rows, handle)
+
+        replace_atomically(write_file, target)
 
 
 def _write_csv(rows, handle):
