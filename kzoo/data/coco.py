@@ -127,11 +127,11 @@ def coco_elements(dataset, image_dir=None, masks=False, keypoints=False, source=
         yield element
 
 
-def coco_dataset(dataset, image_dir, masks=False, keypoints=False):
-    """``coco_elements`` as an unbatched ``tf.data.Dataset`` (images must be given)."""
+def coco_dataset(dataset, image_dir, masks=False, keypoints=False, source=None):
+    """``coco_elements`` as an unbatched ``tf.data.Dataset`` (images must be given); errors name ``source``."""
     import tensorflow as tf
 
-    source = dataset if isinstance(dataset, str) else "the COCO dataset"
+    source = source or (dataset if isinstance(dataset, str) else "the COCO dataset")
     dataset = load_coco_json(dataset)
     _check_dataset(dataset, source, image_dir, masks)
     if not dataset["images"]:

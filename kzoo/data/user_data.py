@@ -34,9 +34,9 @@ layout, an image that cannot be decoded or disagrees with its json are
 errors that name the file.
 """
 
+import collections
 import os
 
-import numpy as np
 import tensorflow as tf
 
 from kzoo.data import coco
@@ -136,9 +136,8 @@ def info_fields(folder):
         if other != [c["name"] for c in categories]:
             raise ValueError(f"{folder}: the {split} split's categories differ from train.json's")
         splits[split] = len(data["images"])
-        counts = np.bincount([ann["image_id"] for ann in data.get("annotations", []) if isinstance(ann.get("image_id"), int)
-                              and ann["image_id"] >= 0] or [0])
-        max_objects = max(max_objects, int(counts.max()))
+        per_image = collections.Counter(ann.get("image_id") for ann in data.get("annotations", []))
+        max_objects = max([max_objects, *per_image.values()])
     features = ("image", "boxes", "classes", "is_crowd", "area", "image_id")
     fields = dict(class_names=tuple(c["name"] for c in categories), image_size=None, splits=splits,
                   max_objects=max_objects, features=features + (("masks",) if masks else ()))
@@ -166,5 +165,8 @@ def load(folder, split="train"):
         return tf.data.Dataset.from_tensor_slices((indices, paths, labels)).map(
             element, num_parallel_calls=tf.data.AUTOTUNE
         )
-    _, masks, keypoints = _coco_contents(folder)
-    return coco.coco_dataset(_coco_file(folder, split), _image_dir(folder), masks=masks, keypoints=keypoints)
+    train, masks, keypoints = _coco_contents(folder)
+    path = _coco_file(folder, split)
+    # The train json is read once (COCO's can be hundreds of megabytes); errors still name its file.
+    return coco.coco_dataset(train if split == "train" else path, _image_dir(folder), masks=masks,
+                             keypoints=keypoints, source=path)

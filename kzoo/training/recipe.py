@@ -14,8 +14,9 @@ from kzoo_cli.argtypes import at_least_one, fraction, positive_float, positive_i
 from kzoo.training.trainer import train
 
 
-def _has_default(action_or_kwargs_default):
-    return action_or_kwargs_default not in (None, False, argparse.SUPPRESS)
+def _has_default(default):
+    """Whether a default is worth showing (None, False and SUPPRESS say nothing)."""
+    return default not in (None, False, argparse.SUPPRESS)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
