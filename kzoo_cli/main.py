@@ -284,7 +284,8 @@ def main(argv=None):
     args, extra = parser.parse_known_args(argv)
     if not getattr(args, "passes_extra", False) and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if not args.verbose:
+    asks_recipe_help = getattr(args, "passes_extra", False) and {"-h", "--help"} & set(extra)
+    if not args.verbose and not asks_recipe_help:
         _quiet_tensorflow()
     try:
         return args.fn(args, extra) if getattr(args, "passes_extra", False) else args.fn(args)

@@ -9,8 +9,7 @@ TensorBoard logs in ``--out``.
     kzoo train classifier --epochs 10 --out runs/classifier
 """
 
-from kzoo.models.classification import compile_classifier
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import recipe_parser
 
 
 def parse_args(argv=None):
@@ -22,6 +21,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.classification import compile_classifier
+    from kzoo.training import train_recipe
+
     return train_recipe(args, lambda model, strategy: compile_classifier(model, strategy, args.learning_rate))
 
 

@@ -11,8 +11,9 @@ checkpoints, resumable state and TensorBoard logs in ``--out``.
 """
 
 from kzoo_cli.argtypes import positive_float, positive_int
-from kzoo.models.localization import BOX_LOSSES, compile_classify_localize
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import recipe_parser
+
+BOX_LOSSES = ("l2", "smooth_l1", "giou")
 
 
 def parse_args(argv=None):
@@ -28,6 +29,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.localization import compile_classify_localize
+    from kzoo.training import train_recipe
+
 
     def compile_fn(model, strategy):
         compile_classify_localize(model, strategy, args.learning_rate, args.box_loss, args.box_weight)

@@ -12,24 +12,29 @@ cross-entropy, Dice or their sum.
     kzoo train deconvnet --encoder vgg16
 """
 
-from kzoo.models.segmentation import LOSSES, compile_segmentation
-from kzoo.models.segmentation.deconvnet import ENCODERS, UNPOOLINGS
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import SEGMENTATION_LOSSES, recipe_parser
+
+ENCODERS = ("slim", "small", "tiny", "vgg16")
+UNPOOLINGS = ("switches", "bed_of_nails")
 
 
 def parse_args(argv=None):
     parser = recipe_parser(
         __doc__, "deconvnet", dataset="shapes", image_size=128, epochs=10, batch_size=8,
-        backbone="small", backbone_help="mirrored encoder preset", backbone_choices=sorted(ENCODERS),
+        backbone="small", backbone_help="mirrored encoder preset", backbone_choices=ENCODERS,
         backbone_aliases=("--encoder",),
     )
     parser.add_argument("--unpooling", default="switches", choices=UNPOOLINGS)
-    parser.add_argument("--loss", default="cross_entropy", choices=LOSSES, help="cross-entropy, Dice or their sum")
+    parser.add_argument("--loss", default="cross_entropy", choices=SEGMENTATION_LOSSES,
+                        help="cross-entropy, Dice or their sum")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.segmentation import compile_segmentation
+    from kzoo.training import train_recipe
+
     return train_recipe(
         args,
         lambda model, strategy: compile_segmentation(model, strategy, args.loss, args.learning_rate),

@@ -11,8 +11,7 @@ workers), with checkpoints, resumable state and TensorBoard logs in ``--out``.
 """
 
 from kzoo_cli.argtypes import non_negative_float, positive_float, positive_int
-from kzoo.models.pose import CascadeConfig, compile_deeppose
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import recipe_parser
 
 
 def parse_args(argv=None):
@@ -33,6 +32,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.pose import CascadeConfig, compile_deeppose
+    from kzoo.training import train_recipe
+
     cascade = CascadeConfig(stages=args.stages, crop_size=args.crop_size, box_scale=args.box_scale, jitter=args.jitter)
     return train_recipe(
         args,

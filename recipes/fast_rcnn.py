@@ -16,8 +16,7 @@ proposals.
 """
 
 from kzoo_cli.argtypes import positive_int
-from kzoo.models.two_stage import compile_two_stage
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import recipe_parser
 
 
 def parse_args(argv=None):
@@ -35,6 +34,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.two_stage import compile_two_stage
+    from kzoo.training import train_recipe
+
     return train_recipe(
         args,
         lambda model, strategy: compile_two_stage(model, strategy, args.learning_rate),

@@ -15,8 +15,7 @@ hold the inference graph (images in, detections out).
     kzoo train faster_rcnn --epochs 20 --out runs/faster_rcnn
 """
 
-from kzoo.training import recipe_parser
-from kzoo.training.region_recipe import add_rpn_arguments, train_rpn_recipe
+from kzoo_cli.recipe_args import add_rpn_arguments, recipe_parser
 
 
 def parse_args(argv=None):
@@ -31,6 +30,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.training.region_recipe import train_rpn_recipe
+
     model_kwargs = {"variant": args.variant, "fpn_channels": args.channels, "roi_heads": {"pooling": args.pooling}}
     return train_rpn_recipe(args, model_kwargs)
 

@@ -12,8 +12,7 @@ cross-entropy, Dice or their sum.
 """
 
 from kzoo_cli.argtypes import non_negative_float, positive_int
-from kzoo.models.segmentation import LOSSES, compile_segmentation
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import SEGMENTATION_LOSSES, recipe_parser
 
 VARIANTS = ("32s", "16s", "8s")
 
@@ -29,7 +28,8 @@ def parse_args(argv=None):
     parser.add_argument("--head-filters", type=positive_int, default=256,
                         help="width of fc6 and fc7 (4096 in the paper)")
     parser.add_argument("--dropout", type=non_negative_float, default=0.1)
-    parser.add_argument("--loss", default="cross_entropy", choices=LOSSES, help="cross-entropy, Dice or their sum")
+    parser.add_argument("--loss", default="cross_entropy", choices=SEGMENTATION_LOSSES,
+                        help="cross-entropy, Dice or their sum")
     args = parser.parse_args(argv)
     args.model_name = f"fcn{args.variant}"
     return args
@@ -37,6 +37,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.segmentation import compile_segmentation
+    from kzoo.training import train_recipe
+
     return train_recipe(
         args,
         lambda model, strategy: compile_segmentation(model, strategy, args.loss, args.learning_rate),

@@ -14,8 +14,7 @@ joints out.
 """
 
 from kzoo_cli.argtypes import positive_int
-from kzoo.training import recipe_parser
-from kzoo.training.region_recipe import add_rpn_arguments, train_rpn_recipe
+from kzoo_cli.recipe_args import add_rpn_arguments, recipe_parser
 
 
 def parse_args(argv=None):
@@ -30,6 +29,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.training.region_recipe import train_rpn_recipe
+
     model_kwargs = {"fpn_channels": args.channels, "keypoint_head": {"channels": args.keypoint_channels}}
     return train_rpn_recipe(args, model_kwargs)
 

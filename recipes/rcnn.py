@@ -20,8 +20,7 @@ Both stages run under ``tf.distribute`` with resumable state, like every recipe.
 import os
 
 from kzoo_cli.argtypes import positive_int
-from kzoo.models.two_stage import compile_two_stage
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import recipe_parser
 
 
 def parse_args(argv=None):
@@ -40,6 +39,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.two_stage import compile_two_stage
+    from kzoo.training import train_recipe
+
     out = args.out or "runs/rcnn"
     model_kwargs = {"num_proposals": args.proposals, "crop_size": args.crop_size, "representation_size": args.fc}
     compile_fn = lambda model, strategy: compile_two_stage(model, strategy, args.learning_rate)  # noqa: E731

@@ -13,8 +13,7 @@ normalized by the positive anchors of the global batch.
 """
 
 from kzoo_cli.argtypes import positive_int
-from kzoo.models.detection import compile_retinanet
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import recipe_parser
 
 
 def parse_args(argv=None):
@@ -29,6 +28,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.detection import compile_retinanet
+    from kzoo.training import train_recipe
+
     return train_recipe(
         args,
         lambda model, strategy: compile_retinanet(model, strategy, args.learning_rate),

@@ -15,8 +15,7 @@ inference graph (images in, detections out).
 """
 
 from kzoo_cli.argtypes import positive_int
-from kzoo.training import recipe_parser
-from kzoo.training.region_recipe import add_rpn_arguments, train_rpn_recipe
+from kzoo_cli.recipe_args import add_rpn_arguments, recipe_parser
 
 
 def parse_args(argv=None):
@@ -35,6 +34,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.training.region_recipe import train_rpn_recipe
+
     model_kwargs = {"output_size": args.bins, "channels": args.channels}
     return train_rpn_recipe(args, model_kwargs, rpn_channels=args.rpn_channels)
 

@@ -12,8 +12,7 @@ windows and the hardest background windows (3:1).
     kzoo train sliding_window_detector --epochs 10 --out runs/sliding_window_detector
 """
 
-from kzoo.models.detection import compile_sliding_window_detector
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import recipe_parser
 
 
 def parse_args(argv=None):
@@ -26,6 +25,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.detection import compile_sliding_window_detector
+    from kzoo.training import train_recipe
+
     return train_recipe(
         args, lambda model, strategy: compile_sliding_window_detector(model, strategy, args.learning_rate)
     )

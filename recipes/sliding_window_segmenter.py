@@ -13,23 +13,27 @@ weights into the naive patch classifier.
     kzoo train sliding_window_segmenter --loss cross_entropy
 """
 
-from kzoo.models.segmentation import LOSSES, compile_segmentation
-from kzoo.models.segmentation.sliding_window import PATCH_NETS
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import SEGMENTATION_LOSSES, recipe_parser
+
+PATCH_NETS = ("small", "tiny")
 
 
 def parse_args(argv=None):
     parser = recipe_parser(
         __doc__, "sliding_window_segmenter", dataset="shapes", image_size=128, epochs=5, batch_size=8,
-        backbone="small", backbone_help="patch classifier preset", backbone_choices=sorted(PATCH_NETS),
+        backbone="small", backbone_help="patch classifier preset", backbone_choices=PATCH_NETS,
         backbone_aliases=("--patch-net",),
     )
-    parser.add_argument("--loss", default="cross_entropy", choices=LOSSES, help="cross-entropy, Dice or their sum")
+    parser.add_argument("--loss", default="cross_entropy", choices=SEGMENTATION_LOSSES,
+                        help="cross-entropy, Dice or their sum")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.segmentation import compile_segmentation
+    from kzoo.training import train_recipe
+
     return train_recipe(
         args, lambda model, strategy: compile_segmentation(model, strategy, args.loss, args.learning_rate)
     )

@@ -12,8 +12,7 @@ tf.data pipeline (``ssd_targets``).
 """
 
 from kzoo_cli.argtypes import positive_float, positive_int
-from kzoo.models.detection import compile_ssd
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import recipe_parser
 
 
 def parse_args(argv=None):
@@ -28,6 +27,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.detection import compile_ssd
+    from kzoo.training import train_recipe
+
     return train_recipe(
         args,
         lambda model, strategy: compile_ssd(model, strategy, args.learning_rate, args.negative_ratio),

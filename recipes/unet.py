@@ -11,9 +11,9 @@ TensorBoard logs in ``--out``. The loss is cross-entropy, Dice or their sum.
 """
 
 from kzoo_cli.argtypes import positive_int
-from kzoo.models.segmentation import LOSSES, compile_segmentation
-from kzoo.models.segmentation.unet import UPSAMPLINGS
-from kzoo.training import recipe_parser, train_recipe
+from kzoo_cli.recipe_args import SEGMENTATION_LOSSES, recipe_parser
+
+UPSAMPLINGS = ("transpose_conv", "nearest", "bed_of_nails", "max_unpooling")
 
 
 def parse_args(argv=None):
@@ -24,12 +24,16 @@ def parse_args(argv=None):
     parser.add_argument("--upsampling", default="transpose_conv", choices=UPSAMPLINGS)
     parser.add_argument("--base-filters", type=positive_int, default=8,
                         help="plain encoder widths: base, 2x, 4x, 8x, 16x")
-    parser.add_argument("--loss", default="cross_entropy", choices=LOSSES, help="cross-entropy, Dice or their sum")
+    parser.add_argument("--loss", default="cross_entropy", choices=SEGMENTATION_LOSSES,
+                        help="cross-entropy, Dice or their sum")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    from kzoo.models.segmentation import compile_segmentation
+    from kzoo.training import train_recipe
+
     filters = tuple(args.base_filters * 2**level for level in range(5))
     return train_recipe(
         args,

@@ -78,6 +78,46 @@ def test_help_does_not_load_tensorflow(argv):
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout
 
 
+def test_recipe_help_does_not_load_tensorflow():
+    from kzoo_cli.main import _recipes
+
+    code = (
+        "import sys\n"
+        "from kzoo_cli import main\n"
+        f"for name in {_recipes()!r}:\n"
+        "    try:\n        main(['train', name, '--help'])\n    except SystemExit as done:\n"
+        "        assert done.code == 0, name\n"
+        "    loaded = sorted(m for m in ('tensorflow', 'keras', 'kzoo') if m in sys.modules)\n"
+        "    print(name, 'loads', loaded) if loaded else None\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "loads" not in result.stdout, [line for line in result.stdout.splitlines() if "loads" in line]
+    assert result.stdout.count("(default: ") > 100
+
+
+def test_recipe_choices_are_the_builders_vocabularies():
+    """Recipes list their choices without importing the models; these are the models' own lists."""
+    import runpy
+
+    from kzoo.models.localization import BOX_LOSSES
+    from kzoo.models.segmentation import LOSSES
+    from kzoo.models.segmentation.deconvnet import ENCODERS, UNPOOLINGS
+    from kzoo.models.segmentation.sliding_window import PATCH_NETS
+    from kzoo.models.segmentation.unet import UPSAMPLINGS
+    from kzoo_cli.main import RECIPES_DIR
+    from kzoo_cli.recipe_args import SEGMENTATION_LOSSES
+
+    def recipe(name):
+        return runpy.run_path(os.path.join(RECIPES_DIR, f"{name}.py"))
+
+    assert SEGMENTATION_LOSSES == LOSSES
+    assert recipe("classify_localize")["BOX_LOSSES"] == BOX_LOSSES
+    assert recipe("deconvnet")["ENCODERS"] == tuple(sorted(ENCODERS))
+    assert recipe("deconvnet")["UNPOOLINGS"] == UNPOOLINGS
+    assert recipe("sliding_window_segmenter")["PATCH_NETS"] == tuple(sorted(PATCH_NETS))
+    assert recipe("unet")["UPSAMPLINGS"] == UPSAMPLINGS
+
+
 # name, a metric the table prints, the pictures, rows of examples.png (label maps: image, truth,
 # prediction; otherwise truth, prediction)
 EVALUATED = [

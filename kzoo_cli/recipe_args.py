@@ -1,0 +1,123 @@
+"""The command-line arguments every recipe in ``recipes/`` shares, without importing TensorFlow.
+
+A recipe builds its parser here and imports kzoo's models only when it
+trains, so ``kzoo train NAME --help`` (and ``python recipes/NAME.py --help``)
+answers at once::
+
+    parser = recipe_parser(__doc__, "unet", dataset="shapes", image_size=128, epochs=10, batch_size=8)
+    parser.add_argument("--loss", default="cross_entropy", choices=SEGMENTATION_LOSSES)
+    args = parser.parse_args(argv)
+
+Recipe defaults are sized to train on the built-in 128-pixel datasets on a
+CPU within minutes; the builders' defaults are the papers'. Where the two
+differ, the option's help names the paper's value, and the help's closing
+lines say so.
+"""
+
+import argparse
+
+from kzoo_cli.argtypes import at_least_one, fraction, positive_float, positive_int
+
+# Option vocabularies of the models (kept equal to the builders' by tests/cli/test_recipe_help.py).
+SEGMENTATION_LOSSES = ("cross_entropy", "dice", "cross_entropy_dice")
+
+SMALLER_THAN_PAPER = (
+    "Defaults are sized to train on the built-in 128-pixel datasets on a CPU in\n"
+    "minutes. Where a paper (and the model's builder) uses more, the option's help\n"
+    "gives the paper's value in parentheses."
+)
+
+
+def _has_default(default):
+    """Whether a default is worth showing (None, False and SUPPRESS say nothing)."""
+    return default not in (None, False, argparse.SUPPRESS)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Recipe help: the docstring as written, and every option's default (where there is one)."""
+
+    def _get_help_string(self, action):
+        help_text = action.help or ""
+        if "%(default)" in help_text or not action.option_strings or not _has_default(action.default):
+            return help_text
+        return f"{help_text} (default: %(default)s)"
+
+
+class RecipeParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose help shows every option's default, even of options without help text."""
+
+    def add_argument(self, *args, **kwargs):
+        if not kwargs.get("help") and _has_default(kwargs.get("default")):
+            kwargs["help"] = "(default: %(default)s)"
+        return super().add_argument(*args, **kwargs)
+
+
+def recipe_parser(
+    description,
+    model_name,
+    dataset,
+    image_size,
+    epochs,
+    batch_size,
+    learning_rate=2e-3,
+    backbone="tiny",
+    backbone_help="a name from `kzoo backbones`",
+    backbone_choices=None,
+    backbone_aliases=(),
+):
+    """An ``ArgumentParser`` with the arguments every recipe takes, defaulting to ``model_name``'s settings.
+
+    The arguments: ``--out``, ``--backbone``, ``--dataset``, ``--image-size``,
+    ``--epochs``, ``--batch-size``, ``--steps-per-epoch``,
+    ``--validation-steps``, ``--learning-rate``, ``--flip``, ``--zoom-in``,
+    ``--color-jitter``, ``--mixed-precision``, ``--cpu-replicas`` and ``--verbose``. ``backbone_aliases`` are other
+    spellings of ``--backbone`` (``--encoder`` for DeconvNet's presets).
+    """
+    parser = RecipeParser(description=description, epilog=SMALLER_THAN_PAPER, formatter_class=HelpFormatter)
+    parser.set_defaults(model_name=model_name)
+    parser.add_argument("--out", default=None, help="checkpoints, logs and history go here (default runs/<model>)")
+    parser.add_argument("--backbone", *backbone_aliases, default=backbone, choices=backbone_choices, help=backbone_help)
+    parser.add_argument("--dataset", default=dataset,
+                        help="a name from `kzoo datasets`, a TFDS name, or a folder of your own (see the README)")
+    parser.add_argument("--image-size", type=positive_int, default=image_size, help="model input side; images are resized")
+    parser.add_argument("--epochs", type=positive_int, default=epochs)
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="global batch, split across replicas")
+    parser.add_argument("--steps-per-epoch", type=positive_int, default=None, help="default: one pass over the train split")
+    parser.add_argument("--validation-steps", type=positive_int, default=None)
+    parser.add_argument("--learning-rate", type=positive_float, default=learning_rate)
+    parser.add_argument(
+        "--flip", action="store_true", help="random horizontal flips of the training images (labels mirrored)"
+    )
+    parser.add_argument(
+        "--zoom-in", type=fraction, default=None, metavar="MIN_SCALE",
+        help="random crops that keep every object, at least MIN_SCALE of the image side, resized back",
+    )
+    parser.add_argument(
+        "--color-jitter", type=at_least_one, default=None, metavar="FACTOR",
+        help="random exposure and saturation scales in [1/FACTOR, FACTOR] (e.g. 1.5, as YOLO)",
+    )
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="float16 compute on GPUs, bfloat16 on CPUs; losses and outputs stay float32")
+    parser.add_argument("--cpu-replicas", type=positive_int, default=None, help="split the CPU into N replicas (no GPU)")
+    parser.add_argument("--verbose", type=int, default=1)
+    return parser
+
+
+def add_rpn_arguments(parser, channels_help="FPN and RPN channels (256 in the papers)", fc=True, rois_help=None):
+    """Adds the arguments of models with a Region Proposal Network: ``--channels`` (or, with
+    ``channels_help=None``, nothing: the recipe names its own), ``--fc`` (when ``fc``), ``--proposals``,
+    ``--train-proposals`` and ``--rois``."""
+    if channels_help:
+        parser.add_argument("--channels", type=positive_int, default=64, help=channels_help)
+    if fc:
+        parser.add_argument("--fc", type=positive_int, default=256,
+                            help="width of the box head's two fully connected layers (1024 in the papers)")
+    parser.add_argument("--proposals", type=positive_int, default=300, help="proposals per image at test time")
+    parser.add_argument("--train-proposals", type=positive_int, default=300,
+                        help="proposals per image while training (2000 in the papers)")
+    parser.add_argument("--rois", type=positive_int, default=128,
+                        help=rois_help or "RoIs sampled per training image (512 in the paper)")
+    return parser
+
+
+__all__ = ["HelpFormatter", "RecipeParser", "SEGMENTATION_LOSSES", "add_rpn_arguments", "recipe_parser"]
