@@ -13,9 +13,9 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
     """Convert ``model`` with decoding inside to a ``.tflite`` file at ``path``.
 
     The TFLite signature ``serving_default`` takes ``images`` [1, H, W, 3] at
-    the model's input size, uint8 (float32 pixel values in [0, 255] for
-    full-integer int8 files, whose calibration needs a float input; the
-    file clips and rounds them), and ``proposals`` float32 [1, P, 4] for
+    the model's input size, uint8 (full-integer int8 files too: their
+    input's scale is 1 and zero point 0, so the raw pixels go in), and
+    ``proposals`` float32 [1, P, 4] for
     models that take external proposals, and returns the prediction dict
     (docs/design.md, "Predictions"). The file is written atomically, with
     the permissions the umask gives; a model with non-finite weights is refused.
@@ -48,19 +48,17 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
         def representative():
             for image in representative_data:
                 yield [tf.image.resize(tf.cast(image, tf.float32), (height, width))[None]]
-        # int8 calibration needs a float input; the uint8 cast happens before the model.
+        # Calibration needs a float input; the converter turns it into uint8 pixels (pixel_input).
         signature = [tf.TensorSpec((1, height, width, 3), tf.float32, name="images")]
-        fn = lambda images: predict(tf.cast(tf.clip_by_value(images, 0, 255), tf.uint8))  # noqa: E731
     elif num_proposals is None:
         signature = [tf.TensorSpec((1, height, width, 3), tf.uint8, name="images")]
-        fn = predict
     else:
         signature = [
             tf.TensorSpec((1, height, width, 3), tf.uint8, name="images"),
             tf.TensorSpec((1, num_proposals, 4), tf.float32, name="proposals"),
         ]
-        fn = predict
-    flatbuffer = convert_callable(fn, signature, quantize, representative, trackable=model)
+    flatbuffer = convert_callable(predict, signature, quantize, representative, trackable=model,
+                                  pixel_input=representative is not None)
     if class_names is not None:
         flatbuffer = add_tflite_labels(flatbuffer, class_names)
 

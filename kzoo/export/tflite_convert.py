@@ -29,7 +29,8 @@ import tensorflow as tf
 QUANTIZATIONS = (None, "float16", "int8")
 
 
-def convert_callable(fn, input_signature, quantize=None, representative_data=None, trackable=None):
+def convert_callable(fn, input_signature, quantize=None, representative_data=None, trackable=None,
+                     pixel_input=False):
     """Convert ``fn`` traced at ``input_signature`` to TFLite bytes, builtin ops only.
 
     Args:
@@ -41,6 +42,9 @@ def convert_callable(fn, input_signature, quantize=None, representative_data=Non
             input arrays, as ``TFLiteConverter.representative_dataset`` takes.
         trackable: the object owning ``fn``'s variables (the model); defaults
             to ``fn`` itself.
+        pixel_input: for ``"int8"``, the first input (float32 in
+            ``input_signature``, pixel values in [0, 255]) becomes uint8 in the
+            file, with scale 1 and zero point 0: a uint8 value is the pixel itself.
 
     Raises:
         ValueError: on an unknown ``quantize`` or int8 without representative data.
@@ -71,33 +75,37 @@ def convert_callable(fn, input_signature, quantize=None, representative_data=Non
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.representative_dataset = representative_data
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            return _quantize_int8(converter, representative_data)
+            return _quantize_int8(converter, representative_data, pixel_input)
         return converter.convert()
 
 
-def _quantize_int8(converter, representative_data):
+def _quantize_int8(converter, representative_data, pixel_input=False):
     """The int8 flatbuffer of ``converter``, quantized with ranges measured by ``_measured_ranges``.
 
-    Falls back to the converter's own calibration (with a warning) when the
-    TFLite internals this needs are missing, or when ``representative_data``
-    yields nothing on a second call (a one-shot generator).
+    With ``pixel_input`` the first input's range is [0, 255] whatever the
+    data spans, and the file takes it as uint8 (scale 1, zero point 0).
+    Keeps TFLite's calibrator ranges (with a warning) when
+    ``representative_data`` yields nothing on a second call (a one-shot generator).
     """
-    try:
-        import flatbuffers
-        from tensorflow.lite.python import convert as tflite_convert
-        from tensorflow.lite.python import schema_py_generated as schema
-    except ImportError as error:
-        logging.warning("int8: TFLite calibrator ranges kept (%s)", error)
-        return converter.convert()
+    import flatbuffers
+    from tensorflow.lite.python import convert as tflite_convert
+    from tensorflow.lite.python import schema_py_generated as schema
+
     converter._experimental_calibrate_only = True  # noqa: SLF001 (as tf.lite.experimental.QuantizationDebugger)
     calibrated = converter.convert()
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(calibrated, 0))
-    if not _measured_ranges(calibrated, model.subgraphs[0], representative_data):
+    subgraph = model.subgraphs[0]
+    if not _measured_ranges(calibrated, subgraph, representative_data):
         logging.warning("int8: representative_data gave no samples on a second pass; TFLite calibrator ranges kept")
+    if pixel_input:
+        pixels = subgraph.tensors[subgraph.inputs[0]].quantization
+        pixels.min, pixels.max = [0.0], [255.0]
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return tflite_convert.mlir_quantize(
-        bytes(builder.Output()), disable_per_channel=converter._experimental_disable_per_channel  # noqa: SLF001
+        bytes(builder.Output()),
+        disable_per_channel=converter._experimental_disable_per_channel,  # noqa: SLF001
+        input_data_type=tf.uint8 if pixel_input else tf.float32,
     )
 
 

@@ -120,3 +120,24 @@ def test_quantized_tflite_runs(model, images, tmp_path, quantize):
     out = load_predictor(path).predict(images)
     assert out["probabilities"].shape == (2, 3)
     np.testing.assert_allclose(out["probabilities"].sum(-1), 1.0, atol=0.05)
+
+
+def test_int8_file_takes_raw_uint8_pixels(model, tmp_path):
+    """A full-integer file's input is uint8 with scale 1 and zero point 0 whatever range calibration saw,
+    so a user feeds the image itself; its output follows the float file's."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    # Calibration images span only [40, 200]: the input's scale must not follow them.
+    rng = np.random.default_rng(2)
+    representative = list(rng.integers(40, 201, (8, 32, 32, 3), dtype=np.uint8))
+    path = export_tflite(model, str(tmp_path / "c_int8.tflite"), quantize="int8",
+                         representative_data=representative)
+    interpreter = Interpreter(model_path=path)
+    (details,) = interpreter.get_signature_runner().get_input_details().values()
+    assert details["dtype"] == np.uint8
+    assert details["quantization"] == (1.0, 0)
+    image = representative[0][None]
+    int8 = interpreter.get_signature_runner()(images=image)["probabilities"]
+    fp32_path = export_tflite(model, str(tmp_path / "c_fp32.tflite"))
+    fp32 = Interpreter(model_path=fp32_path).get_signature_runner()(images=image)["probabilities"]
+    np.testing.assert_allclose(int8, fp32, atol=0.05)
