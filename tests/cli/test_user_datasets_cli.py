@@ -47,3 +47,33 @@ def test_a_classifier_trains_on_class_folders(tmp_path, capsys):
     assert read_record(str(out / "last.keras"))["class_names"] == ["cat", "dog"]
     _run(["evaluate", str(out / "last.keras"), "--out", str(tmp_path / "evaluation")])
     assert "accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["voc/2007"])
+def test_a_detector_trains_on_a_tfds_name_and_keeps_its_classes(name, tmp_path, capsys):
+    """TFDS names go through the same commands; TFDS's mock_data stands in for the prepared dataset.
+
+    (Its random examples give each field of ``objects`` a length of its own, so a fixed example serves.)
+    """
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    from kzoo.data import tfds_names
+    from tests.data.test_tfds_names import VOC_EXAMPLE
+
+    def as_dataset(self, *args, **kwargs):
+        def numbered(i):  # image ids come from the file names and must differ
+            return {**VOC_EXAMPLE, "image/filename": tf.strings.join(["2008_00000", tf.strings.as_string(i), ".jpg"])}
+
+        return tf.data.Dataset.range(4).map(numbered)
+
+    out = tmp_path / "run"
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+        _run(["train", "ssd", "--dataset", name, "--epochs", "1", "--steps-per-epoch", "1", "--validation-steps", "1",
+              "--image-size", "64", "--batch-size", "2", "--verbose", "0", "--out", str(out)])
+        _run(["evaluate", str(out / "last.keras"), "--limit", "2", "--out", str(tmp_path / "evaluation")])
+        _run(["export", str(out / "last.keras"), "--name", "voc", "--out", str(tmp_path / "models")])
+    assert read_record(str(out / "last.keras")) == {"dataset": name, "class_names": list(tfds_names.class_names(name))}
+    assert "AP50" in capsys.readouterr().out
+    labels = json.load(open(tmp_path / "models" / "voc" / "1" / "assets.extra" / "labels.json"))
+    assert labels["class_names"] == list(tfds_names.class_names(name)) and len(labels["class_names"]) == 20
