@@ -103,10 +103,11 @@ def recipe_parser(
     return parser
 
 
-def add_rpn_arguments(parser, channels_help="FPN and RPN channels (256 in the papers)", fc=True, rois_help=None):
+def add_rpn_arguments(parser, channels_help="FPN and RPN channels (256 in the papers)", fc=True, rois_help=None,
+                      instance_head=False):
     """Adds the arguments of models with a Region Proposal Network: ``--channels`` (or, with
     ``channels_help=None``, nothing: the recipe names its own), ``--fc`` (when ``fc``), ``--proposals``,
-    ``--train-proposals`` and ``--rois``."""
+    ``--train-proposals``, ``--rois`` and, for a mask or keypoint head (``instance_head``), ``--instance-rois``."""
     if channels_help:
         parser.add_argument("--channels", type=positive_int, default=64, help=channels_help)
     if fc:
@@ -117,6 +118,10 @@ def add_rpn_arguments(parser, channels_help="FPN and RPN channels (256 in the pa
                         help="proposals per image while training (2000 in the papers)")
     parser.add_argument("--rois", type=positive_int, default=128,
                         help=rois_help or "RoIs sampled per training image (512 in the paper)")
+    if instance_head:
+        parser.add_argument("--instance-rois", type=positive_int, default=None,
+                            help="positive RoIs per image the mask or keypoint head trains on "
+                                 "(default: every sampled positive, a quarter of --rois at most)")
     return parser
 
 

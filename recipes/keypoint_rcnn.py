@@ -24,7 +24,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--keypoint-channels", type=positive_int, default=64,
                         help="the keypoint head's convolutions (512)")
-    return add_rpn_arguments(parser).parse_args(argv)
+    return add_rpn_arguments(parser, instance_head=True).parse_args(argv)
 
 
 def main(argv=None):

@@ -24,7 +24,7 @@ def parse_args(argv=None):
         backbone_help="a name from `kzoo backbones` (resnet50 or resnet101 in the paper)",
     )
     parser.add_argument("--mask-channels", type=positive_int, default=64, help="the mask head's convolutions (256)")
-    return add_rpn_arguments(parser).parse_args(argv)
+    return add_rpn_arguments(parser, instance_head=True).parse_args(argv)
 
 
 def main(argv=None):

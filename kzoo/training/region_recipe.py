@@ -25,5 +25,9 @@ def train_rpn_recipe(args, model_kwargs, rpn_channels=None):
         args,
         lambda model, strategy: compile_two_stage(model, strategy, args.learning_rate),
         model_kwargs=kwargs,
-        training_settings={"rpn_post_nms_top_k": args.train_proposals, "roi_num_samples": args.rois},
+        training_settings={
+            "rpn_post_nms_top_k": args.train_proposals,
+            "roi_num_samples": args.rois,
+            "instance_num_samples": getattr(args, "instance_rois", None),
+        },
     )

@@ -172,7 +172,10 @@ def training_graph(parts, inputs, settings):
     class_logits, box_deltas = parts.box_outputs(features, sample["rois"])
     roi_losses = RoIHeadLosses(name="roi_losses")([class_logits, box_deltas, sample["labels"], sample["box_targets"]])
     losses["roi_class"], losses["roi_box"] = roi_losses["class"], roi_losses["box"]
+    # The sampler puts its positives first, in random order: the heads train on the first ones.
     max_positives = int(settings.roi_num_samples * settings.roi_positive_fraction)
+    if settings.instance_num_samples is not None:
+        max_positives = min(max_positives, settings.instance_num_samples)
     losses.update(instance_heads.instance_losses(parts, features, sample, inputs, max_positives))
     # Named outputs, so that fit reports each loss under its own name.
     return {name: keras.layers.Identity(name=name)(value) for name, value in losses.items()}

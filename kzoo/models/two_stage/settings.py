@@ -111,6 +111,11 @@ class TrainingSettings:
         rpn_foreground_iou, rpn_background_iou: anchor matching thresholds.
         roi_num_samples, roi_positive_fraction: RoIs sampled per image.
         roi_foreground_iou, roi_background_iou: RoI labelling thresholds.
+        instance_num_samples: positive RoIs per image that the mask and
+            keypoint heads train on, drawn at random from the sampled
+            positives (None: all of them, at most ``roi_num_samples x
+            roi_positive_fraction``; Model Garden's ``num_sampled_masks``).
+            The heads' convolutions run per RoI, so fewer make a step cheaper.
         seed: seed of the anchor and RoI samplers (None: random).
     """
 
@@ -124,7 +129,12 @@ class TrainingSettings:
     roi_positive_fraction: float = 0.25
     roi_foreground_iou: float = 0.5
     roi_background_iou: float = 0.5
+    instance_num_samples: int | None = None
     seed: int | None = None
+
+    def __post_init__(self):
+        if self.instance_num_samples is not None and self.instance_num_samples < 1:
+            raise ValueError(f"instance_num_samples must be None or at least 1, got {self.instance_num_samples}")
 
 
 def settings_from(value, cls):

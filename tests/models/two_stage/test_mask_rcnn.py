@@ -120,7 +120,7 @@ def test_image_masks_need_a_mask_head():
 
 
 @pytest.mark.parametrize("name, dataset, extra", [
-    ("mask_rcnn", "shapes/tiny", ["--mask-channels", "8"]),
+    ("mask_rcnn", "shapes/tiny", ["--mask-channels", "8", "--instance-rois", "1"]),
     # The keypoint ground truth crosses replicas as the masks do: the long check.
     pytest.param("keypoint_rcnn", "stick_figures/tiny", ["--keypoint-channels", "8"], marks=pytest.mark.slow),
 ])
@@ -141,3 +141,36 @@ def test_recipe_trains_on_two_replicas_and_reports_every_loss(name, dataset, ext
         assert np.isfinite(history[f"{loss}_loss"][-1]) and np.isfinite(history[f"val_{loss}_loss"][-1]), loss
     model = keras.saving.load_model(out / "last.keras", safe_mode=True)
     assert set(INSTANCE_KEYS[name]) <= set(model.output)
+
+
+@pytest.mark.parametrize("instance_num_samples,expected", [(None, 8), (2, 2), (100, 8)])
+def test_instance_heads_train_on_at_most_instance_num_samples_positives(instance_num_samples, expected, monkeypatch):
+    """The mask and keypoint heads see min(instance_num_samples, roi_num_samples x positive fraction) RoIs."""
+    from kzoo.models.two_stage import instance_heads
+
+    seen = []
+
+    def recording(parts, features, sample, inputs, max_positives):
+        seen.append(max_positives)
+        return real(parts, features, sample, inputs, max_positives)
+
+    real = instance_heads.instance_losses
+    monkeypatch.setattr(instance_heads, "instance_losses", recording)
+    training = get_spec("mask_rcnn").training_model(
+        _build("mask_rcnn"), {**TRAINING, "instance_num_samples": instance_num_samples}
+    )
+    assert seen == [expected]  # 32 RoIs, a quarter of them positives at most
+    boxes = np.array([[[0.1, 0.1, 0.6, 0.5], [0.4, 0.5, 0.9, 0.9]]] * 2, np.float32)
+    masks = np.zeros((2, 2, SIZE, SIZE), np.uint8)
+    masks[:, 0, 8:36, 8:30], masks[:, 1, 28:56, 34:56] = 1, 1
+    losses = training({"images": _images().astype(np.float32), "gt_boxes": boxes,
+                       "gt_classes": np.array([[0, 2]] * 2, np.int32), "gt_masks": masks}, training=True)
+    assert all(np.all(np.isfinite(value)) for value in losses.values())
+    assert np.all(losses["mask"].numpy() > 0)
+
+
+def test_instance_num_samples_must_be_positive():
+    from kzoo.models.two_stage.settings import TrainingSettings
+
+    with pytest.raises(ValueError, match="instance_num_samples"):
+        TrainingSettings(instance_num_samples=0)
