@@ -149,6 +149,18 @@ MODELS = {
         dataset="shapes",
         training_model=detection.raw_outputs_model,
     ),
+    # SSD with separable convolutions after the backbone: SSD's targets, losses and decoding.
+    "ssdlite": ModelSpec(
+        build=detection.build_ssdlite,
+        decode=identity_decode,
+        compile=detection.compile_ssd,
+        targets=detection.ssd_targets,
+        evaluate=evaluate_detection,
+        task="detection",
+        dataset="shapes",
+        training_model=detection.raw_outputs_model,
+        small_config=dict(extra_channels=16),
+    ),
     "yolo": ModelSpec(
         build=detection.build_yolo,
         decode=identity_decode,

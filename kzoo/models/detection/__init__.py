@@ -1,4 +1,4 @@
-"""Single-stage detectors: sliding window, YOLO (v1), SSD and RetinaNet.
+"""Single-stage detectors: sliding window, YOLO (v1), SSD, SSDLite and RetinaNet.
 
 Each builder returns the inference model: images to the detection
 predictions of docs/design.md ("Predictions"), with its anchors (default
@@ -20,6 +20,7 @@ from kzoo.models.detection.sliding_window import (
     sliding_window_targets,
 )
 from kzoo.models.detection.ssd import build_ssd, compile_ssd, ssd_targets
+from kzoo.models.detection.ssdlite import build_ssdlite
 from kzoo.models.detection.training_graph import raw_outputs_model
 from kzoo.models.detection.yolo import build_yolo, compile_yolo, yolo_targets
 from kzoo.models.detection.yolo_loss import YoloLoss
@@ -30,6 +31,7 @@ __all__ = [
     "build_retinanet",
     "build_sliding_window_detector",
     "build_ssd",
+    "build_ssdlite",
     "build_yolo",
     "compile_retinanet",
     "compile_sliding_window_detector",

@@ -104,32 +104,73 @@ def build_ssd(
     Reference:
         Liu et al., "SSD: Single Shot MultiBox Detector", ECCV 2016.
     """
+    return ssd_model(
+        num_classes, backbone, input_shape, weights, extra_channels, score_threshold, iou_threshold,
+        max_detections, pre_nms_top_k, separable=False, name="ssd",
+    )
+
+
+def _separable(x, filters, stride, name, linear):
+    """MobileNetV2's SSDLite convolution: depthwise 3x3 (batch norm, ReLU6), then a 1x1 to ``filters``
+    (``linear``: with a bias and no activation, a predictor; else batch norm and ReLU6)."""
+    x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_depthwise")(x)
+    x = layers.BatchNormalization(name=f"{name}_depthwise_bn")(x)
+    x = layers.ReLU(6.0, name=f"{name}_depthwise_relu")(x)
+    if linear:
+        return layers.Conv2D(filters, 1, name=name)(x)
+    x = layers.Conv2D(filters, 1, use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(6.0, name=f"{name}_relu")(x)
+
+
+def _extra_layer(x, channels, name, separable):
+    """A 1x1 reduction to ``channels / 2``, then a stride-2 3x3 to ``channels`` (separable: SSDLite's)."""
+    if not separable:
+        x = layers.Conv2D(channels // 2, 1, activation="relu", name=f"{name}_reduce")(x)
+        return layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu", name=name)(x)
+    x = layers.Conv2D(channels // 2, 1, use_bias=False, name=f"{name}_reduce")(x)
+    x = layers.BatchNormalization(name=f"{name}_reduce_bn")(x)
+    x = layers.ReLU(6.0, name=f"{name}_reduce_relu")(x)
+    return _separable(x, channels, 2, name, linear=False)
+
+
+def _predictor(x, filters, name, separable):
+    """A level's class or box predictor: a 3x3 convolution (separable: SSDLite's, depthwise then 1x1)."""
+    if separable:
+        return _separable(x, filters, 1, name, linear=True)
+    return layers.Conv2D(filters, 3, padding="same", name=name)(x)
+
+
+def ssd_model(
+    num_classes, backbone, input_shape, weights, extra_channels, score_threshold, iou_threshold, max_detections,
+    pre_nms_top_k, separable, name,
+):
+    """The SSD graph of ``build_ssd`` and, with ``separable`` convolutions everywhere after the backbone,
+    of ``build_ssdlite``: the same levels, default boxes, targets and decoder."""
     if num_classes < 1:
         raise ValueError(f"num_classes must be at least 1, got {num_classes}")
     if None in tuple(input_shape[:2]):
-        raise ValueError("SSD needs a fixed input size: its default boxes depend on it")
+        raise ValueError(f"{name} needs a fixed input size: its default boxes depend on it")
     features = build_backbone(backbone, input_shape, weights=weights)
     default_boxes = DefaultBoxes(STRIDES, MIN_SCALE, MAX_SCALE, ASPECT_RATIOS, name="default_boxes")
 
     images = keras.Input(input_shape, name="images")
     maps = dict(features(images))
     x = maps["P5"]
-    for name in LEVELS[3:]:
-        x = layers.Conv2D(extra_channels // 2, 1, activation="relu", name=f"extra_{name}_reduce")(x)
-        x = layers.Conv2D(extra_channels, 3, strides=2, padding="same", activation="relu", name=f"extra_{name}")(x)
-        maps[name] = x
+    for level in LEVELS[3:]:
+        x = maps[level] = _extra_layer(x, extra_channels, f"extra_{level}", separable)
     class_outputs, box_outputs = [], []
     level_shapes = default_boxes.feature_shapes(*input_shape[:2])
-    for name, shape, count in zip(LEVELS, level_shapes, default_boxes.boxes_per_location, strict=True):
-        if tuple(maps[name].shape[1:3]) != shape:
+    for level, shape, count in zip(LEVELS, level_shapes, default_boxes.boxes_per_location, strict=True):
+        if tuple(maps[level].shape[1:3]) != shape:
             raise ValueError(
-                f"backbone {backbone!r} gives {name} of size {tuple(maps[name].shape[1:3])} for input "
-                f"{tuple(input_shape[:2])}; SSD's default boxes need {shape} (a 'same'-padded backbone)"
+                f"backbone {backbone!r} gives {level} of size {tuple(maps[level].shape[1:3])} for input "
+                f"{tuple(input_shape[:2])}; {name}'s default boxes need {shape} (a 'same'-padded backbone)"
             )
-        logits = layers.Conv2D(count * (num_classes + 1), 3, padding="same", name=f"class_{name}")(maps[name])
-        deltas = layers.Conv2D(count * 4, 3, padding="same", name=f"box_{name}")(maps[name])
-        class_outputs.append(layers.Reshape((-1, num_classes + 1), name=f"class_{name}_flat")(logits))
-        box_outputs.append(layers.Reshape((-1, 4), name=f"box_{name}_flat")(deltas))
+        logits = _predictor(maps[level], count * (num_classes + 1), f"class_{level}", separable)
+        deltas = _predictor(maps[level], count * 4, f"box_{level}", separable)
+        class_outputs.append(layers.Reshape((-1, num_classes + 1), name=f"class_{level}_flat")(logits))
+        box_outputs.append(layers.Reshape((-1, 4), name=f"box_{level}_flat")(deltas))
     class_logits = layers.Concatenate(axis=1, name="class_logits")(class_outputs)
     box_deltas = layers.Concatenate(axis=1, name="box_deltas")(box_outputs)
     decoder = DetectionDecoder(
@@ -143,7 +184,7 @@ def build_ssd(
         box_weights=BOX_WEIGHTS,
         name="detections",
     )
-    return keras.Model(images, decoder([box_deltas, class_logits, default_boxes(images)]), name="ssd")
+    return keras.Model(images, decoder([box_deltas, class_logits, default_boxes(images)]), name=name)
 
 
 def compile_ssd(model, strategy=None, learning_rate=1e-3, negative_ratio=3.0):

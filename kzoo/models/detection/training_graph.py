@@ -14,6 +14,7 @@ import keras
 RAW_OUTPUTS = {
     "retinanet": ("box_deltas", "class_logits"),
     "ssd": ("box_deltas", "class_logits"),
+    "ssdlite": ("box_deltas", "class_logits"),
     "yolo": ("grid",),
     "sliding_window_detector": ("class_logits",),
 }
