@@ -1,27 +1,38 @@
-"""Detector inference latency: kzoo RetinaNet against KerasHub's, and the sliding window's cost.
+"""Detector inference latency: kzoo RetinaNet against KerasHub's on the same work, and the sliding window's cost.
 
 Part 1, in one run on the same machine: RetinaNet, ResNet-50 FPN (P3-P7, 256
-channels, 4-conv subnets, 9 anchors), 640x640, batch 1, 80 classes, random
-weights, end to end with box decoding and NMS (100 detections):
+channels, 4-conv subnets, 9 anchors), 640x640, batch 1, 80 classes, end to
+end with box decoding and NMS, the same work on both sides:
 
-- ``kzoo``: the inference graph every kzoo export holds
-  (``make_inference_fn``: uint8 image, model, ``DetectionDecoder``) as a
-  ``tf.function``; with ``--saved-model``, also the exported SavedModel's
-  ``serving_default`` reloaded;
-- ``keras_hub``: ``keras_hub.models.RetinaNetObjectDetector`` on a
-  ``ResNetBackbone`` with ResNet-50's configuration (built without presets,
-  nothing downloaded), its ``call`` plus ``decode_predictions`` (decoding and
-  its ``NonMaxSuppression``) as a ``tf.function``.
+- the same float32 image at the model's size goes into each model's graph
+  (kzoo's Keras model, whose graph ends in its ``DetectionDecoder``;
+  KerasHub's ``RetinaNetObjectDetector`` call plus ``decode_predictions``),
+  both as ``tf.function``;
+- the same NMS: class-agnostic (KerasHub's kind; kzoo's decoder with
+  ``class_agnostic=True``), IoU 0.5, score threshold 0.5, 100 detections,
+  and every anchor a candidate (kzoo's ``pre_nms_top_k`` covers them all);
+- weights that produce a known number of detections: random backbones and
+  subnets, but each prediction layer's kernel is zero and its biases give
+  one class of the square, scale-1 anchor a score of 0.9 and everything
+  else 0.01, so exactly one box per location and level (8525 at 640)
+  reaches NMS on both sides, each box its anchor (zero deltas). The run
+  checks both sides see that many candidates and return 100 detections.
 
-The two are timed in alternation (median of ``--repeats``). Achieved
-GFLOP/s: the model's forward FLOPs (TF profiler on the graph) over its
-latency, against a 2048 x 2048 float32 matmul timed in the same run.
+The sides are called in alternation over ``--repeats`` rounds (one shared
+timing loop) and reported as median, min and max, with the ratio of the
+medians. With ``--saved-model`` kzoo's exported SavedModel
+(``serving_default``: uint8 input, resize, checks) joins the loop, to show
+what serving adds. Achieved GFLOP/s: each model's forward FLOPs (TF profiler
+on the graph) over its latency, against a 2048 x 2048 float32 matmul timed
+in the same loop.
 
 Part 2, the sliding-window detector's cost against the number of pyramid
 scales and the image size (windows classified and latency per image), next
 to RetinaNet at the same sizes.
 
-    python benchmarks/latency.py [--repeats 10] [--saved-model] [--skip-sliding-window]
+    python benchmarks/latency.py [--repeats 20] [--saved-model] [--skip-sliding-window]
+
+KerasHub is an optional dependency (``pip install kzoo[bench]``).
 """
 
 import argparse
@@ -55,25 +66,66 @@ def graph_flops(fn, spec):
     return model_analyzer.profile(graph, options=options).total_float_ops
 
 
-def timed(fn, x, repeats):
+def timed(fn, repeats):
+    """Seconds of each of ``repeats`` calls of ``fn()``, outputs fetched to NumPy."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        out = fn(x)
-        tf.nest.map_structure(lambda t: t.numpy(), out)
+        tf.nest.map_structure(np.asarray, fn())
         times.append(time.perf_counter() - start)
     return times
 
 
-def matmul_gflops(n=2048, repeats=10):
-    a = tf.random.normal([n, n])
-    b = tf.random.normal([n, n])
-    matmul = tf.function(lambda x: tf.matmul(x, b))
-    matmul(a).numpy()
-    return 2 * n**3 / statistics.median(timed(matmul, a, repeats)) / 1e9
+SCORE, IOU, DETECTIONS, CLASS = 0.5, 0.5, 100, 0
+
+
+def _prediction_logits(layer, anchor_type, num_classes):
+    """Zero ``layer``'s kernel; its biases give ``CLASS`` of ``anchor_type`` logit(0.9), the rest logit(0.01)."""
+    kernel, bias = layer.get_weights()
+    logits = np.full(bias.shape, np.log(0.01 / 0.99), np.float32)
+    logits[anchor_type * num_classes + CLASS] = np.log(0.9 / 0.1)
+    layer.set_weights([np.zeros_like(kernel), logits])
+
+
+def _zero_prediction(layer):
+    layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+
+
+def _square_anchor_type(anchors):
+    """Index among a location's 9 anchors of the square one of scale 1 (the smallest square)."""
+    first = np.asarray(anchors)[:9]
+    heights, widths = first[:, 2] - first[:, 0], first[:, 3] - first[:, 1]
+    squares = [i for i in range(9) if abs(heights[i] - widths[i]) < 1e-3]
+    return min(squares, key=lambda i: heights[i])
+
+
+def kzoo_retinanet_same_work():
+    """kzoo's RetinaNet with KerasHub's NMS settings and the known-detections weights; (model, predict)."""
+    from kzoo.layers import DetectionDecoder
+    from kzoo.models.detection import raw_outputs_model
+
+    keras.utils.set_random_seed(0)
+    model = kzoo.build("retinanet", num_classes=NUM_CLASSES, backbone="resnet50", input_shape=(SIZE, SIZE, 3),
+                       num_channels=256, num_convs=4, score_threshold=SCORE, iou_threshold=IOU,
+                       max_detections=DETECTIONS)
+    images = tf.zeros((1, SIZE, SIZE, 3))
+    anchors = model.get_layer("anchors")(images)
+    config = model.get_layer("detections").get_config()
+    decoder = DetectionDecoder.from_config(
+        {**config, "class_agnostic": True, "pre_nms_top_k": int(anchors.shape[-2]), "name": "same_work"}
+    )
+    _prediction_logits(model.get_layer("class_output"), _square_anchor_type(anchors[0] if anchors.shape.rank == 3
+                                                                             else anchors), NUM_CLASSES)
+    _zero_prediction(model.get_layer("box_output"))
+    # The same layers (and weights), with the decoder swapped: what predict and the SavedModel both run.
+    same = keras.models.clone_model(model, clone_function=lambda layer: decoder if layer.name == "detections" else layer)
+    predict = tf.function(lambda x: same(x, training=False))
+    return same, predict, raw_outputs_model(model)
 
 
 def keras_hub_retinanet():
+    """KerasHub's RetinaNet ResNet-50 (its ``NonMaxSuppression`` at ``SCORE``, ``IOU``, ``DETECTIONS``) with the
+    known-detections weights; (model, predict, raw outputs)."""
     import keras_hub
 
     encoder = keras_hub.models.ResNetBackbone(
@@ -88,53 +140,84 @@ def keras_hub_retinanet():
     backbone = keras_hub.models.RetinaNetBackbone(
         image_encoder=encoder, min_level=3, max_level=7, use_p5=False, image_shape=(SIZE, SIZE, 3)
     )
-    detector = keras_hub.models.RetinaNetObjectDetector(backbone=backbone, num_classes=NUM_CLASSES)
+    decoder = keras_hub.layers.NonMaxSuppression(
+        bounding_box_format="yxyx", from_logits=True, iou_threshold=IOU, confidence_threshold=SCORE,
+        max_detections=DETECTIONS,
+    )
+    detector = keras_hub.models.RetinaNetObjectDetector(
+        backbone=backbone, num_classes=NUM_CLASSES, prediction_decoder=decoder
+    )
+    images = tf.zeros((1, SIZE, SIZE, 3))
+    anchors = keras.ops.concatenate(list(detector.anchor_generator(images).values()), axis=0)
+    _prediction_logits(detector.classification_head.prediction_layer, _square_anchor_type(anchors), NUM_CLASSES)
+    _zero_prediction(detector.box_head.prediction_layer)
 
     @tf.function
     def predict(images):
         return detector.decode_predictions(detector(images, training=False), images)
 
-    return detector, predict
+    return detector, predict, lambda x: detector(x, training=False)
+
+
+def _candidates(class_logits):
+    """How many (anchor, class) scores pass ``SCORE``: the boxes reaching NMS (one class passes per anchor)."""
+    return int(np.sum(tf.sigmoid(tf.cast(class_logits, tf.float32)).numpy() > SCORE))
+
+
+def _spread(values):
+    return statistics.median(values), min(values), max(values)
 
 
 def retinanet_comparison(repeats, saved_model):
-    keras.utils.set_random_seed(0)
-    model = kzoo.build("retinanet", num_classes=NUM_CLASSES, backbone="resnet50", input_shape=(SIZE, SIZE, 3),
-                       num_channels=256, num_convs=4)
-    kzoo_predict = tf.function(make_inference_fn(model))
-    hub_model, hub_predict = keras_hub_retinanet()
-    image = np.random.default_rng(0).integers(0, 256, (1, SIZE, SIZE, 3)).astype(np.uint8)
-    paths = {"kzoo": (kzoo_predict, tf.constant(image)), "keras_hub": (hub_predict, tf.constant(image, tf.float32))}
+    from kzoo.tradeoffs.measure import MATMUL_FLOPS, matmul_fn
+
+    model, kzoo_predict, kzoo_raw = kzoo_retinanet_same_work()
+    hub_model, hub_predict, hub_raw = keras_hub_retinanet()
+    image = np.random.default_rng(0).integers(0, 256, (1, SIZE, SIZE, 3)).astype(np.float32)
+    x = tf.constant(image)
+    reaching = {"kzoo": _candidates(kzoo_raw(x)["class_logits"]), "keras_hub": _candidates(hub_raw(x)["cls_logits"])}
+    found = {"kzoo": int(kzoo_predict(x)["num_detections"][0]), "keras_hub": int(hub_predict(x)["num_detections"][0])}
+    if len(set(reaching.values())) != 1 or set(found.values()) != {DETECTIONS}:
+        raise SystemExit(f"not the same work: candidates {reaching}, detections {found}")
+    paths = {"kzoo": lambda: kzoo_predict(x), "keras_hub": lambda: hub_predict(x)}
     if saved_model:
         from kzoo.export import export_saved_model
 
         directory = export_saved_model(model, tempfile.mkdtemp(), "retinanet")
         serving = tf.saved_model.load(directory).signatures["serving_default"]
-        paths["kzoo_saved_model"] = (lambda x: serving(images=x), tf.constant(image))
-    for fn, x in paths.values():  # trace and warm up
+        pixels = tf.constant(image.astype(np.uint8))
+        paths["kzoo_saved_model (uint8, resize, checks)"] = lambda: serving(images=pixels)
+    paths["matmul 2048^2"] = matmul_fn()
+    for fn in paths.values():  # trace and warm up
         for _ in range(2):
-            timed(fn, x, 1)
+            timed(fn, repeats=1)
     times = {name: [] for name in paths}
-    for _ in range(repeats):  # alternate, so that machine load hits both alike
-        for name, (fn, x) in paths.items():
-            times[name] += timed(fn, x, 1)
-    latency = {name: statistics.median(t) for name, t in times.items()}
+    for _ in range(repeats):  # one shared loop, sides in alternation: load from other processes hits all alike
+        for name, fn in paths.items():
+            times[name] += timed(fn, repeats=1)
+    latency = {name: _spread(t) for name, t in times.items()}
 
-    forward = tf.function(lambda x: model(x, training=False))
-    flops = graph_flops(forward, tf.TensorSpec((1, SIZE, SIZE, 3), tf.float32))
-    hub_forward = tf.function(lambda x: hub_model(x, training=False))
-    hub_flops = graph_flops(hub_forward, tf.TensorSpec((1, SIZE, SIZE, 3), tf.float32))
-    peak = matmul_gflops()
-    print(f"RetinaNet ResNet-50 FPN, {SIZE}x{SIZE}, batch 1, {NUM_CLASSES} classes, end to end with NMS "
-          f"(median of {repeats}):")
-    print(f"{'':<18} {'ms':>8} {'model GFLOP':>12} {'GFLOP/s':>9} {'params':>11}")
+    spec = tf.TensorSpec((1, SIZE, SIZE, 3), tf.float32)
+    flops = {
+        "kzoo": graph_flops(tf.function(lambda v: model(v, training=False)), spec),
+        "keras_hub": graph_flops(tf.function(lambda v: hub_model(v, training=False)), spec),
+    }
+    peak = MATMUL_FLOPS / latency["matmul 2048^2"][0] / 1e9
+    print(f"RetinaNet ResNet-50 FPN, {SIZE}x{SIZE}, batch 1, {NUM_CLASSES} classes, end to end: "
+          f"{reaching['kzoo']} candidates reach class-agnostic NMS (IoU {IOU}, score {SCORE}), {DETECTIONS} "
+          f"detections on both sides; {repeats} rounds in alternation")
+    print(f"{'':<40} {'median ms':>9} {'min':>7} {'max':>7} {'GFLOP':>6} {'GFLOP/s':>8} {'params':>11}")
     params = {"kzoo": model.count_params(), "keras_hub": hub_model.count_params()}
-    for name, seconds in latency.items():
-        model_flops = hub_flops if name == "keras_hub" else flops
-        print(f"{name:<18} {seconds * 1e3:>8.1f} {model_flops / 1e9:>12.1f} {model_flops / seconds / 1e9:>9.1f} "
-              f"{params.get(name, params['kzoo']):>11,}")
-    print(f"kzoo / keras_hub latency ratio: {latency['kzoo'] / latency['keras_hub']:.3f} (< 1: kzoo faster)")
-    print(f"2048x2048 matmul: {peak:.1f} GFLOP/s; kzoo reaches {flops / latency['kzoo'] / 1e9 / peak:.1%} of it")
+    for name, (median, low, high) in latency.items():
+        model_flops = flops["keras_hub" if name == "keras_hub" else "kzoo"] if not name.startswith("matmul") else \
+            MATMUL_FLOPS
+        count = params.get(name, params["kzoo"]) if not name.startswith("matmul") else 0
+        print(f"{name:<40} {median * 1e3:>9.1f} {low * 1e3:>7.1f} {high * 1e3:>7.1f} {model_flops / 1e9:>6.1f} "
+              f"{model_flops / median / 1e9:>8.1f} {count:>11,}")
+    ratio = latency["kzoo"][0] / latency["keras_hub"][0]
+    print(f"kzoo / keras_hub, ratio of medians: {ratio:.3f} (< 1: kzoo faster)")
+    print(f"2048x2048 matmul: {peak:.1f} GFLOP/s; kzoo reaches {flops['kzoo'] / latency['kzoo'][0] / 1e9 / peak:.0%} "
+          f"of it, keras_hub {flops['keras_hub'] / latency['keras_hub'][0] / 1e9 / peak:.0%}")
 
 
 def sliding_window_cost(repeats):
@@ -153,8 +236,8 @@ def sliding_window_cost(repeats):
 def _report(name, model, size, scales, rng, repeats):
     predict = tf.function(make_inference_fn(model))
     image = tf.constant(rng.integers(0, 256, (1, size, size, 3)).astype(np.uint8))
-    timed(predict, image, 2)
-    seconds = statistics.median(timed(predict, image, repeats))
+    timed(lambda: predict(image), 2)
+    seconds = statistics.median(timed(lambda: predict(image), repeats))
     # Windows (anchors for RetinaNet) classified: the rows of the raw class logits, a layer of the graph.
     windows = model.get_layer("class_logits").output.shape[1]
     flops = graph_flops(tf.function(lambda x: model(x, training=False)), tf.TensorSpec((1, size, size, 3), tf.float32))
@@ -162,12 +245,15 @@ def _report(name, model, size, scales, rng, repeats):
 
 
 def main(argv=None):
+    global SIZE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--size", type=int, default=640, help="RetinaNet's image side (a multiple of 128)")
     parser.add_argument("--saved-model", action="store_true", help="also time the exported SavedModel")
     parser.add_argument("--skip-retinanet", action="store_true")
     parser.add_argument("--skip-sliding-window", action="store_true")
     args = parser.parse_args(argv)
+    SIZE = args.size
     if not args.skip_retinanet:
         retinanet_comparison(args.repeats, args.saved_model)
     if not args.skip_sliding_window:
