@@ -2,9 +2,10 @@
 
 For each model: Keras predict (decoding included), the SavedModel's
 ``serving_default``, and TFLite float32, float16 and int8 in the LiteRT
-interpreter, all at batch 1 on the same images; the size of each artifact;
-and the task metric of the float32 and int8 TFLite files on the test split
-(the int8 drop).
+interpreter, all at batch 1 on the same image, each called once per round
+in alternation over ``--repeats`` rounds (median, min and max), so that the
+machine's load falls on all alike; the size of each artifact; and the task
+metric of the float32 and int8 TFLite files on the test split (the int8 drop).
 
 A trained checkpoint ``runs/<model>/best.keras`` is used when present
 (``--runs DIR``); otherwise the model is trained for ``--epochs`` on its
@@ -17,7 +18,6 @@ import argparse
 import os
 import statistics
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -32,6 +32,7 @@ from kzoo.export import export_saved_model, export_tflite, load_predictor, make_
 from kzoo.export.labels import representative_images  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training import train  # noqa: E402
+from kzoo.tradeoffs.measure import interleaved_times_ms  # noqa: E402
 
 # The metric reported per task (a key of the evaluator's result).
 HEADLINE = {
@@ -43,16 +44,6 @@ HEADLINE = {
     "instance_segmentation": "mask_AP",
     "keypoint_detection": "keypoint_AP",
 }
-
-
-def _median_ms(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def _size_mb(path):
@@ -82,20 +73,24 @@ def bench_model(name, runs, epochs, repeats, limit, workdir):
     model, origin = _model(name, runs, epochs)
     image = next(kzoo.data.load(spec.dataset, "test").as_numpy_iterator())["image"][None]
     inference = tf.function(make_inference_fn(model))
-    rows = [{"artifact": "keras", "ms": _median_ms(lambda: inference(tf.constant(image)), repeats), "mb": float("nan")}]
-    saved = export_saved_model(model, os.path.join(workdir, "saved_models"), name)
-    predictor = load_predictor(saved)
-    rows.append({"artifact": "saved_model", "ms": _median_ms(lambda: predictor.predict(image), repeats),
-                 "mb": _size_mb(saved)})
+    calls, paths, predictors = {"keras": lambda: inference(tf.constant(image))}, {"keras": None}, {}
+    paths["saved_model"] = export_saved_model(model, os.path.join(workdir, "saved_models"), name)
     calibration = representative_images(model, count=100)
     for quantize in (None, "float16", "int8"):
-        path = os.path.join(workdir, f"{name}_{quantize or 'float32'}.tflite")
+        kind = quantize or "float32"
+        path = paths[f"tflite {kind}"] = os.path.join(workdir, f"{name}_{kind}.tflite")
         export_tflite(model, path, quantize=quantize, representative_data=calibration if quantize == "int8" else None)
-        lite = load_predictor(path)
-        row = {"artifact": f"tflite {quantize or 'float32'}", "ms": _median_ms(lambda: lite.predict(image), repeats),
-               "mb": _size_mb(path)}
-        if quantize in (None, "int8"):
-            elements, predictions = predict_split(lite.predict, spec.dataset, "test", limit)
+    for artifact, path in paths.items():
+        if path is not None:
+            predictors[artifact] = load_predictor(path)
+            calls[artifact] = lambda predictor=predictors[artifact]: predictor.predict(image)
+    times = interleaved_times_ms(calls, repeats)
+    rows = []
+    for artifact, path in paths.items():
+        row = {"artifact": artifact, "ms": statistics.median(times[artifact]), "min_ms": min(times[artifact]),
+               "max_ms": max(times[artifact]), "mb": _size_mb(path) if path else float("nan")}
+        if artifact in ("tflite float32", "tflite int8"):
+            elements, predictions = predict_split(predictors[artifact].predict, spec.dataset, "test", limit)
             row["metric"] = _headline(evaluate_predictions(spec, elements, predictions), spec.task)
         rows.append(row)
     return {"model": name, "origin": origin, "metric_name": HEADLINE.get(spec.task), "rows": rows}
@@ -113,10 +108,11 @@ def main():
         for name in args.models:
             result = bench_model(name, args.runs, args.epochs, args.repeats, args.limit, workdir)
             print(f"\n{name} ({result['origin']}); metric: {result['metric_name']} on {args.limit} test images")
-            print(f"{'artifact':<16} {'ms/image':>9} {'MB':>8} {'metric':>8}")
+            print(f"{'artifact':<16} {'ms/image':>9} {'min':>7} {'max':>7} {'MB':>8} {'metric':>8}")
             for row in result["rows"]:
                 metric = row.get("metric", float("nan"))
-                print(f"{row['artifact']:<16} {row['ms']:>9.2f} {row['mb']:>8.2f} {metric:>8.3f}")
+                print(f"{row['artifact']:<16} {row['ms']:>9.2f} {row['min_ms']:>7.2f} {row['max_ms']:>7.2f} "
+                      f"{row['mb']:>8.2f} {metric:>8.3f}")
             fp32 = next(r["metric"] for r in result["rows"] if r["artifact"] == "tflite float32")
             int8 = next(r["metric"] for r in result["rows"] if r["artifact"] == "tflite int8")
             print(f"int8 drop: {fp32 - int8:+.3f}")

@@ -118,7 +118,9 @@ def kzoo_retinanet_same_work():
                                                                              else anchors), NUM_CLASSES)
     _zero_prediction(model.get_layer("box_output"))
     # The same layers (and weights), with the decoder swapped: what predict and the SavedModel both run.
-    same = keras.models.clone_model(model, clone_function=lambda layer: decoder if layer.name == "detections" else layer)
+    same = keras.models.clone_model(
+        model, clone_function=lambda layer: decoder if layer.name == "detections" else layer
+    )
     predict = tf.function(lambda x: same(x, training=False))
     return same, predict, raw_outputs_model(model)
 

@@ -1,10 +1,8 @@
-"""The timing loop the op benchmarks share."""
+"""The timing loop the op benchmarks share: ``kzoo.tradeoffs.measure.interleaved_times_ms`` over positional calls."""
 
 import statistics
-import time
 
-import numpy as np
-import tensorflow as tf
+from kzoo.tradeoffs.measure import interleaved_times_ms
 
 
 def alternating_median_ms(fns, args, repeats, warmup=3):
@@ -13,13 +11,5 @@ def alternating_median_ms(fns, args, repeats, warmup=3):
     The callables run in alternation, one call of each per round, so that load from other
     processes falls on all of them alike; ``warmup`` untimed calls of each come first (tracing).
     """
-    for fn in fns:
-        for _ in range(warmup):
-            tf.nest.map_structure(np.asarray, fn(*args))
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, bucket in zip(fns, times, strict=True):
-            start = time.perf_counter()
-            tf.nest.map_structure(np.asarray, fn(*args))
-            bucket.append((time.perf_counter() - start) * 1000.0)
-    return [statistics.median(t) for t in times]
+    times = interleaved_times_ms({i: (lambda fn=fn: fn(*args)) for i, fn in enumerate(fns)}, repeats, warmup)
+    return [statistics.median(times[i]) for i in range(len(fns))]

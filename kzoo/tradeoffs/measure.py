@@ -77,10 +77,13 @@ def peak_memory_mb(fn):
     return max(_resident_kb("VmHWM") - before, 0) / 1024.0
 
 
-def interleaved_latency_ms(fns, repeats=20, warmup=3):
-    """Median milliseconds of each callable in ``fns`` (name -> callable), called in alternation.
+def interleaved_times_ms(fns, repeats=20, warmup=3):
+    """Milliseconds of every timed call of each callable in ``fns`` (name -> callable), called in alternation.
 
-    Outputs are fetched to NumPy, so asynchronous work is counted.
+    Each round calls every callable once, so that load from other processes
+    falls on all of them alike; ``warmup`` untimed calls of each come first
+    (tracing, allocation). Outputs are fetched to NumPy, so asynchronous
+    work is counted. Returns name -> list of ``repeats`` times.
     """
     names = list(fns)
     for name in names:
@@ -92,7 +95,12 @@ def interleaved_latency_ms(fns, repeats=20, warmup=3):
             start = time.perf_counter()
             tf.nest.map_structure(np.asarray, fns[name]())
             times[name].append((time.perf_counter() - start) * 1000.0)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def interleaved_latency_ms(fns, repeats=20, warmup=3):
+    """Median milliseconds of each callable in ``fns`` (name -> callable), timed by ``interleaved_times_ms``."""
+    return {name: statistics.median(values) for name, values in interleaved_times_ms(fns, repeats, warmup).items()}
 
 
 MATMUL_SIZE = 2048
