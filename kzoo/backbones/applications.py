@@ -6,6 +6,7 @@ stride 8. Sizes within a factor 1.5 of each other share a level: nets with
 each level the deepest layer at that resolution is taken.
 """
 
+import functools
 import math
 
 import keras
@@ -18,6 +19,9 @@ APPLICATIONS = {
     "resnet50": (keras.applications.ResNet50, "caffe"),
     "resnet101": (keras.applications.ResNet101, "caffe"),
     "mobilenet_v2": (keras.applications.MobileNetV2, "tf"),
+    # MobileNetV2's width multipliers (the paper's 0.35 to 1.4): every layer's channels scaled.
+    "mobilenet_v2_0.5": (functools.partial(keras.applications.MobileNetV2, alpha=0.5), "tf"),
+    "mobilenet_v2_0.75": (functools.partial(keras.applications.MobileNetV2, alpha=0.75), "tf"),
     "inception_v3": (keras.applications.InceptionV3, "tf"),
     "inception_resnet_v2": (keras.applications.InceptionResNetV2, "tf"),
 }

@@ -1,0 +1,168 @@
+"""Training throughput: kzoo RetinaNet's ``fit`` against KerasHub's RetinaNet ``fit``, in one interleaved run.
+
+Both sides train RetinaNet ResNet-50 FPN (P3-P7, 256 channels, 4-conv
+subnets, 9 anchors, randomly initialized) on the same images and classes:
+the first ``--images`` training images of ``shapes`` (5 classes), resized to
+``--size`` (256), in batches of ``--batch-size``, with Adam and each
+library's own losses (focal loss and smooth L1 in kzoo, focal loss and Huber
+in KerasHub) and its own target encoding: kzoo encodes anchor targets in the
+``tf.data`` pipeline (``fit_dataset``), KerasHub in its ``compute_loss``,
+inside the train step. Each round fits ``--steps`` steps on each side, in
+alternation, after one untimed round (tracing); steps per second are those
+steps over the wall time of that ``fit`` call; median, min and max over
+``--rounds``, and the ratio of the medians.
+
+With ``--xla`` each library also runs with ``jit_compile=True`` (Keras
+leaves XLA off on CPU-only machines and under ``tf.distribute``), as two
+more sides of the same loop.
+
+``--profile DIR`` also writes a TensorBoard profiler trace of kzoo's timed
+steps in the last round (open it with TensorBoard's profile plugin), and
+``--split`` times kzoo's forward pass alone and the gradient step alone on
+one batch, to say where a step goes.
+
+    python benchmarks/train_speed.py [--size 256] [--batch-size 4] [--steps 5] [--rounds 3]
+
+KerasHub is an optional dependency (``pip install kzoo[bench]``).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import kzoo  # noqa: E402
+import kzoo.data  # noqa: E402
+from kzoo.models.detection import compile_retinanet, raw_outputs_model  # noqa: E402
+from kzoo.models.registry import get_spec  # noqa: E402
+from kzoo.training.pipeline import fit_dataset  # noqa: E402
+
+DATASET = "shapes"
+LEARNING_RATE = 1e-4
+
+
+def kzoo_side(size, batch_size, images, jit_compile=False):
+    """kzoo's RetinaNet, compiled, and its training pipeline (targets in tf.data), repeating."""
+    keras.utils.set_random_seed(0)
+    info = kzoo.data.info(DATASET)
+    model = kzoo.build("retinanet", num_classes=info.num_classes, backbone="resnet50", input_shape=(size, size, 3),
+                       num_channels=256, num_convs=4)
+    trained = raw_outputs_model(model)
+    compile_retinanet(trained, None, LEARNING_RATE)
+    trained.jit_compile = jit_compile
+    data = fit_dataset(get_spec("retinanet"), "train", batch_size, (size, size), dataset=DATASET, take=images,
+                       cache=True, repeat=True)
+    return trained, data
+
+
+def keras_hub_side(size, batch_size, images, jit_compile=False):
+    """KerasHub's RetinaNetObjectDetector on ResNet-50, compiled with its defaults but kzoo's learning rate, and
+    the same images (absolute yxyx boxes, -1 padding) as a repeating dataset."""
+    import keras_hub
+
+    info = kzoo.data.info(DATASET)
+    encoder = keras_hub.models.ResNetBackbone(
+        input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 128, 256, 512],
+        stackwise_num_blocks=[3, 4, 6, 3], stackwise_num_strides=[1, 2, 2, 2], block_type="bottleneck_block",
+        image_shape=(size, size, 3),
+    )
+    backbone = keras_hub.models.RetinaNetBackbone(
+        image_encoder=encoder, min_level=3, max_level=7, use_p5=False, image_shape=(size, size, 3)
+    )
+    detector = keras_hub.models.RetinaNetObjectDetector(backbone=backbone, num_classes=info.num_classes)
+    detector.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), jit_compile=jit_compile)
+    elements = list(kzoo.data.load(DATASET, "train").take(images).as_numpy_iterator())
+    most = max(len(e["boxes"]) for e in elements)
+    pixels = np.stack([tf.image.resize(tf.cast(e["image"], tf.float32), (size, size)).numpy() for e in elements])
+    boxes = np.full((len(elements), most, 4), -1.0, np.float32)
+    labels = np.full((len(elements), most), -1, np.int32)
+    for i, element in enumerate(elements):
+        boxes[i, : len(element["boxes"])] = element["boxes"] * size
+        labels[i, : len(element["classes"])] = element["classes"]
+    data = tf.data.Dataset.from_tensor_slices((pixels, {"boxes": boxes, "labels": labels}))
+    return detector, data.batch(batch_size, drop_remainder=True).repeat().prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_second(model, data, steps):
+    start = time.perf_counter()
+    model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
+    return steps / (time.perf_counter() - start)
+
+
+def forward_and_gradient_ms(model, data, repeats=5):
+    """Milliseconds of kzoo's forward pass alone and of a whole gradient step, on one batch."""
+    images, targets = next(iter(data))
+    forward = tf.function(lambda x: model(x, training=True))
+    step = model.make_train_function()
+    iterator = iter(tf.data.Dataset.from_tensors((images, targets)).repeat())
+
+    def timed(fn):
+        fn()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            tf.nest.map_structure(np.asarray, fn())
+            times.append((time.perf_counter() - start) * 1000.0)
+        return statistics.median(times)
+
+    return timed(lambda: forward(images)), timed(lambda: step(iterator))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--images", type=int, default=64, help="training images (cached in memory)")
+    parser.add_argument("--steps", type=int, default=5, help="fit steps per side per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", default=None, help="write a profiler trace of kzoo's last timed steps here")
+    parser.add_argument("--split", action="store_true", help="also time kzoo's forward pass and gradient step")
+    parser.add_argument("--xla", action="store_true", help="also run both with jit_compile=True")
+    args = parser.parse_args(argv)
+    sides = {
+        "kzoo": kzoo_side(args.size, args.batch_size, args.images),
+        "keras_hub": keras_hub_side(args.size, args.batch_size, args.images),
+    }
+    if args.xla:
+        sides["kzoo + XLA"] = kzoo_side(args.size, args.batch_size, args.images, jit_compile=True)
+        sides["keras_hub + XLA"] = keras_hub_side(args.size, args.batch_size, args.images, jit_compile=True)
+    for model, data in sides.values():  # tracing and the first steps, untimed
+        steps_per_second(model, data, 2)
+    rates = {name: [] for name in sides}
+    for round_index in range(args.rounds):
+        for name, (model, data) in sides.items():
+            profiling = args.profile and name == "kzoo" and round_index == args.rounds - 1
+            if profiling:
+                tf.profiler.experimental.start(args.profile)
+            rates[name].append(steps_per_second(model, data, args.steps))
+            if profiling:
+                tf.profiler.experimental.stop()
+    print(f"RetinaNet ResNet-50 FPN, {args.size}x{args.size}, batch {args.batch_size}, {DATASET} "
+          f"({kzoo.data.info(DATASET).num_classes} classes), {args.steps} fit steps per side per round, "
+          f"{args.rounds} rounds in alternation")
+    print(f"{'':<16} {'steps/s median':>14} {'min':>7} {'max':>7} {'images/s':>9} {'params':>11}")
+    for name, values in rates.items():
+        median = statistics.median(values)
+        print(f"{name:<16} {median:>14.3f} {min(values):>7.3f} {max(values):>7.3f} "
+              f"{median * args.batch_size:>9.2f} {sides[name][0].count_params():>11,}")
+    ratio = statistics.median(rates["kzoo"]) / statistics.median(rates["keras_hub"])
+    print(f"kzoo / keras_hub steps per second, ratio of medians: {ratio:.2f} (> 1: kzoo faster)")
+    if args.xla:
+        for name in ("kzoo + XLA", "keras_hub + XLA"):
+            print(f"{name} / keras_hub: {statistics.median(rates[name]) / statistics.median(rates['keras_hub']):.2f}")
+    if args.split:
+        forward, step = forward_and_gradient_ms(*sides["kzoo"])
+        print(f"kzoo, one batch: forward {forward:.0f} ms, whole step {step:.0f} ms "
+              f"(backward and update {step - forward:.0f} ms, {1 - forward / step:.0%})")
+
+
+if __name__ == "__main__":
+    main()
