@@ -24,16 +24,24 @@ def class_label(class_names, class_id):
     return str(class_id)
 
 
+# Captions whose boxes start within this many pixels of each other are stacked, not overlaid.
+_SAME_CORNER_PX = 3.0
+_CAPTION_STEP_POINTS = 10.0  # a 6-point caption with its padding is about 9 points tall
+
+
 def draw_boxes(ax, boxes, classes, height, width, class_names=None, scores=None):
     """Rectangles with "name score" captions; padded rows (class < 0) are skipped.
 
-    Boxes are drawn from the lowest score up, so where captions overlap (one
-    box predicted as several classes) the most likely one is on top.
+    Captions sit on each box's top-left corner. Where several boxes share a
+    corner (one box predicted as several classes), their captions stack
+    upwards in order of score: the most likely one sits on the box and reads
+    first, and none hides another.
     """
     from matplotlib.patches import Rectangle
 
     boxes, classes = np.asarray(boxes), np.asarray(classes)
-    order = np.argsort(np.asarray(scores), kind="stable") if scores is not None else range(len(boxes))
+    order = np.argsort(-np.asarray(scores), kind="stable") if scores is not None else range(len(boxes))
+    corners = []  # top-left corners captioned so far, one entry per caption
     for i in order:
         box, class_id = boxes[i], classes[i]
         if class_id < 0:
@@ -44,8 +52,11 @@ def draw_boxes(ax, boxes, classes, height, width, class_names=None, scores=None)
         caption = class_label(class_names, class_id)
         if scores is not None:
             caption += f" {float(scores[i]):.2f}"
-        ax.text(xmin, ymin, caption, fontsize=6, color="white", va="bottom",
-                bbox={"facecolor": edge, "alpha": 0.8, "pad": 1, "linewidth": 0})
+        below = sum(abs(x - xmin) <= _SAME_CORNER_PX and abs(y - ymin) <= _SAME_CORNER_PX for x, y in corners)
+        corners.append((xmin, ymin))
+        ax.annotate(caption, (xmin, ymin), xytext=(0, below * _CAPTION_STEP_POINTS), textcoords="offset points",
+                    fontsize=6, color="white", va="bottom",
+                    bbox={"facecolor": edge, "alpha": 0.8, "pad": 1, "linewidth": 0})
 
 
 def overlay_masks(ax, masks, classes, alpha=0.45):
