@@ -40,7 +40,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -52,6 +51,7 @@ import tensorflow as tf  # noqa: E402
 import kzoo  # noqa: E402
 from kzoo.export.inference import make_inference_fn  # noqa: E402
 from kzoo.models.detection import sliding_window  # noqa: E402
+from kzoo.tradeoffs.measure import MATMUL_FLOPS, interleaved_times_ms, matmul_fn  # noqa: E402
 
 SIZE, NUM_CLASSES = 640, 80
 
@@ -64,16 +64,6 @@ def graph_flops(fn, spec):
     options = option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation())
     options = options.with_empty_output().build()
     return model_analyzer.profile(graph, options=options).total_float_ops
-
-
-def timed(fn, repeats):
-    """Seconds of each of ``repeats`` calls of ``fn()``, outputs fetched to NumPy."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        tf.nest.map_structure(np.asarray, fn())
-        times.append(time.perf_counter() - start)
-    return times
 
 
 SCORE, IOU, DETECTIONS, CLASS = 0.5, 0.5, 100, 0
@@ -92,8 +82,8 @@ def _zero_prediction(layer):
 
 
 def _square_anchor_type(anchors):
-    """Index among a location's 9 anchors of the square one of scale 1 (the smallest square)."""
-    first = np.asarray(anchors)[:9]
+    """Index among a location's 9 anchors (``anchors`` [..., A, 4]) of the square one of scale 1 (the smallest)."""
+    first = np.reshape(anchors, (-1, 4))[:9]
     heights, widths = first[:, 2] - first[:, 0], first[:, 3] - first[:, 1]
     squares = [i for i in range(9) if abs(heights[i] - widths[i]) < 1e-3]
     return min(squares, key=lambda i: heights[i])
@@ -114,8 +104,7 @@ def kzoo_retinanet_same_work():
     decoder = DetectionDecoder.from_config(
         {**config, "class_agnostic": True, "pre_nms_top_k": int(anchors.shape[-2]), "name": "same_work"}
     )
-    _prediction_logits(model.get_layer("class_output"), _square_anchor_type(anchors[0] if anchors.shape.rank == 3
-                                                                             else anchors), NUM_CLASSES)
+    _prediction_logits(model.get_layer("class_output"), _square_anchor_type(anchors), NUM_CLASSES)
     _zero_prediction(model.get_layer("box_output"))
     # The same layers (and weights), with the decoder swapped: what predict and the SavedModel both run.
     same = keras.models.clone_model(
@@ -171,8 +160,6 @@ def _spread(values):
 
 
 def retinanet_comparison(repeats, saved_model):
-    from kzoo.tradeoffs.measure import MATMUL_FLOPS, matmul_fn
-
     model, kzoo_predict, kzoo_raw = kzoo_retinanet_same_work()
     hub_model, hub_predict, hub_raw = keras_hub_retinanet()
     image = np.random.default_rng(0).integers(0, 256, (1, SIZE, SIZE, 3)).astype(np.float32)
@@ -190,30 +177,23 @@ def retinanet_comparison(repeats, saved_model):
         pixels = tf.constant(image.astype(np.uint8))
         paths["kzoo_saved_model (uint8, resize, checks)"] = lambda: serving(images=pixels)
     paths["matmul 2048^2"] = matmul_fn()
-    for fn in paths.values():  # trace and warm up
-        for _ in range(2):
-            timed(fn, repeats=1)
-    times = {name: [] for name in paths}
-    for _ in range(repeats):  # one shared loop, sides in alternation: load from other processes hits all alike
-        for name, fn in paths.items():
-            times[name] += timed(fn, repeats=1)
-    latency = {name: _spread(t) for name, t in times.items()}
+    # One shared loop, sides in alternation: load from other processes hits all alike.
+    latency = {name: _spread([ms / 1e3 for ms in t]) for name, t in interleaved_times_ms(paths, repeats, 2).items()}
 
     spec = tf.TensorSpec((1, SIZE, SIZE, 3), tf.float32)
     flops = {
         "kzoo": graph_flops(tf.function(lambda v: model(v, training=False)), spec),
         "keras_hub": graph_flops(tf.function(lambda v: hub_model(v, training=False)), spec),
+        "matmul 2048^2": MATMUL_FLOPS,
     }
+    params = {"kzoo": model.count_params(), "keras_hub": hub_model.count_params(), "matmul 2048^2": 0}
     peak = MATMUL_FLOPS / latency["matmul 2048^2"][0] / 1e9
     print(f"RetinaNet ResNet-50 FPN, {SIZE}x{SIZE}, batch 1, {NUM_CLASSES} classes, end to end: "
           f"{reaching['kzoo']} candidates reach class-agnostic NMS (IoU {IOU}, score {SCORE}), {DETECTIONS} "
           f"detections on both sides; {repeats} rounds in alternation")
     print(f"{'':<40} {'median ms':>9} {'min':>7} {'max':>7} {'GFLOP':>6} {'GFLOP/s':>8} {'params':>11}")
-    params = {"kzoo": model.count_params(), "keras_hub": hub_model.count_params()}
     for name, (median, low, high) in latency.items():
-        model_flops = flops["keras_hub" if name == "keras_hub" else "kzoo"] if not name.startswith("matmul") else \
-            MATMUL_FLOPS
-        count = params.get(name, params["kzoo"]) if not name.startswith("matmul") else 0
+        model_flops, count = flops.get(name, flops["kzoo"]), params.get(name, params["kzoo"])  # SavedModel: kzoo's
         print(f"{name:<40} {median * 1e3:>9.1f} {low * 1e3:>7.1f} {high * 1e3:>7.1f} {model_flops / 1e9:>6.1f} "
               f"{model_flops / median / 1e9:>8.1f} {count:>11,}")
     ratio = latency["kzoo"][0] / latency["keras_hub"][0]
@@ -238,8 +218,7 @@ def sliding_window_cost(repeats):
 def _report(name, model, size, scales, rng, repeats):
     predict = tf.function(make_inference_fn(model))
     image = tf.constant(rng.integers(0, 256, (1, size, size, 3)).astype(np.uint8))
-    timed(lambda: predict(image), 2)
-    seconds = statistics.median(timed(lambda: predict(image), repeats))
+    seconds = statistics.median(interleaved_times_ms({name: lambda: predict(image)}, repeats, 2)[name]) / 1e3
     # Windows (anchors for RetinaNet) classified: the rows of the raw class logits, a layer of the graph.
     windows = model.get_layer("class_logits").output.shape[1]
     flops = graph_flops(tf.function(lambda x: model(x, training=False)), tf.TensorSpec((1, size, size, 3), tf.float32))

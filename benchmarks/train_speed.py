@@ -44,6 +44,7 @@ import kzoo.data  # noqa: E402
 from kzoo.models.detection import compile_retinanet, raw_outputs_model  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
+from kzoo.tradeoffs.measure import interleaved_times_ms  # noqa: E402
 
 DATASET = "shapes"
 LEARNING_RATE = 1e-4
@@ -103,17 +104,8 @@ def forward_and_gradient_ms(model, data, repeats=5):
     forward = tf.function(lambda x: model(x, training=True))
     step = model.make_train_function()
     iterator = iter(tf.data.Dataset.from_tensors((images, targets)).repeat())
-
-    def timed(fn):
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            tf.nest.map_structure(np.asarray, fn())
-            times.append((time.perf_counter() - start) * 1000.0)
-        return statistics.median(times)
-
-    return timed(lambda: forward(images)), timed(lambda: step(iterator))
+    times = interleaved_times_ms({"forward": lambda: forward(images), "step": lambda: step(iterator)}, repeats, 1)
+    return statistics.median(times["forward"]), statistics.median(times["step"])
 
 
 def main(argv=None):

@@ -85,11 +85,13 @@ def _load_checkpoint(path):
         raise ValueError(f"could not load {path}: {str(error).strip().splitlines()[0]}") from error
 
 
-# Registered names that one recipe trains with an argument: `kzoo train fcn8s` is `recipes/fcn.py --variant 8s`.
+# Registered names that one recipe trains with an argument: `kzoo train fcn8s` is `recipes/fcn.py --variant 8s`,
+# `kzoo train ssdlite` is `recipes/ssd.py --separable`.
 RECIPE_ALIASES = {
     "fcn32s": ("fcn", ["--variant", "32s"]),
     "fcn16s": ("fcn", ["--variant", "16s"]),
     "fcn8s": ("fcn", ["--variant", "8s"]),
+    "ssdlite": ("ssd", ["--separable"]),
 }
 
 

@@ -65,6 +65,17 @@ class ModelSpec:
     small_config: dict = dataclasses.field(default_factory=dict)
 
 
+_SSD = ModelSpec(
+    build=detection.build_ssd,
+    decode=identity_decode,
+    compile=detection.compile_ssd,
+    targets=detection.ssd_targets,
+    evaluate=evaluate_detection,
+    task="detection",
+    dataset="shapes",
+    training_model=detection.raw_outputs_model,
+)
+
 MODELS = {
     "classifier": ModelSpec(
         build=classification.build_classifier,
@@ -139,28 +150,9 @@ MODELS = {
         dataset="shapes",
         training_model=detection.raw_outputs_model,
     ),
-    "ssd": ModelSpec(
-        build=detection.build_ssd,
-        decode=identity_decode,
-        compile=detection.compile_ssd,
-        targets=detection.ssd_targets,
-        evaluate=evaluate_detection,
-        task="detection",
-        dataset="shapes",
-        training_model=detection.raw_outputs_model,
-    ),
+    "ssd": _SSD,
     # SSD with separable convolutions after the backbone: SSD's targets, losses and decoding.
-    "ssdlite": ModelSpec(
-        build=detection.build_ssdlite,
-        decode=identity_decode,
-        compile=detection.compile_ssd,
-        targets=detection.ssd_targets,
-        evaluate=evaluate_detection,
-        task="detection",
-        dataset="shapes",
-        training_model=detection.raw_outputs_model,
-        small_config=dict(extra_channels=16),
-    ),
+    "ssdlite": dataclasses.replace(_SSD, build=detection.build_ssdlite, small_config=dict(extra_channels=16)),
     "yolo": ModelSpec(
         build=detection.build_yolo,
         decode=identity_decode,
