@@ -270,7 +270,9 @@ def attach_proposals(ds, proposals_by_id, max_proposals):
 
     def attach(element):
         row = table.lookup(tf.cast(element["image_id"], tf.int64))
-        tf.debugging.assert_non_negative(row, message="an image_id without proposals")
+        # The check must run before the gather, whose own error would name no image.
+        with tf.control_dependencies([tf.debugging.assert_non_negative(row, message="an image_id without proposals")]):
+            row = tf.identity(row)
         return dict(element, proposals=tf.ensure_shape(tf.gather(all_boxes, row), [max_proposals, 4]))
 
     return ds.map(attach, num_parallel_calls=tf.data.AUTOTUNE)
