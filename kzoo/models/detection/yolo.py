@@ -13,6 +13,7 @@ from kzoo.ops import boxes as box_ops
 
 GRID_SIZE = 7
 BOXES_PER_CELL = 2
+HEADS = ("fully_connected", "convolutional")
 
 
 def build_yolo(
@@ -30,6 +31,7 @@ def build_yolo(
     max_detections=100,
     pre_nms_top_k=1000,
     feature_level="P5",
+    head="fully_connected",
 ):
     """YOLO as in Redmon et al. (v1) and the lecture: detection as one regression.
 
@@ -71,6 +73,13 @@ def build_yolo(
             or ``"P4"`` (stride 16). The paper's network ends on a 7 x 7 map,
             the size of its grid, at 448 pixels; at 128 pixels P4's 8 x 8 map
             is the one of about the grid's size, P5's only 4 x 4.
+        head: ``"fully_connected"`` (the paper's) or ``"convolutional"``:
+            two 3x3 convolutions on the feature map, a ``(M - S + 1)``-wide
+            valid convolution that brings its M x M cells to the S x S grid
+            (the identity when M = S), and 1x1 convolutions to the grid, as
+            YOLOv2 went on to do: every cell shares the same weights, so what
+            is learnt at one place holds at every other. ``hidden_units`` and
+            ``dropout`` belong to the fully connected head only.
 
     Returns:
         A functional ``keras.Model`` named ``"yolo"`` mapping images to the
@@ -92,16 +101,22 @@ def build_yolo(
     images = keras.Input(input_shape, name="images")
     if feature_level not in ("P4", "P5"):
         raise ValueError(f"feature_level must be 'P4' or 'P5', got {feature_level!r}")
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
     x = features(images)[feature_level]
     x = layers.Conv2D(head_channels, 3, padding="same", name="head_conv")(x)
     x = layers.LeakyReLU(0.1, name="head_conv_leaky")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(hidden_units, name="fc")(x)
-    x = layers.LeakyReLU(0.1, name="fc_leaky")(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    box_grid = layers.Reshape((s, s, 5 * b), name="box_grid")(layers.Dense(s * s * 5 * b, name="box_fc")(x))
-    class_scores = layers.Dense(s * s * num_classes, name="class_fc")(x)
-    class_grid = layers.Reshape((s, s, num_classes), name="class_grid")(class_scores)
+    if head == "fully_connected":
+        x = layers.Flatten(name="flatten")(x)
+        x = layers.Dense(hidden_units, name="fc")(x)
+        x = layers.LeakyReLU(0.1, name="fc_leaky")(x)
+        x = layers.Dropout(dropout, name="dropout")(x)
+        box_outputs = layers.Dense(s * s * 5 * b, name="box_fc")(x)
+        class_outputs = layers.Dense(s * s * num_classes, name="class_fc")(x)
+    else:
+        box_outputs, class_outputs = _convolutional_head(x, s, b, num_classes, head_channels)
+    box_grid = layers.Reshape((s, s, 5 * b), name="box_grid")(box_outputs)
+    class_grid = layers.Reshape((s, s, num_classes), name="class_grid")(class_outputs)
     grid = layers.Concatenate(axis=-1, name="grid")([box_grid, class_grid])
     boxes, scores = YoloBoxes(s, b, num_classes, name="yolo_boxes")(grid)
     decoder = DetectionDecoder(
@@ -114,6 +129,23 @@ def build_yolo(
         name="detections",
     )
     return keras.Model(images, decoder([boxes, scores]), name="yolo")
+
+
+def _convolutional_head(x, grid_size, boxes_per_cell, num_classes, channels):
+    """YOLO's grid from a feature map by convolutions alone: (box outputs, class outputs)."""
+    height, width = x.shape[1:3]
+    if min(height, width) < grid_size:
+        raise ValueError(
+            f"the convolutional head needs a feature map of at least the grid's {grid_size} x {grid_size} cells, "
+            f"got {height} x {width}: use a larger image or a finer feature_level"
+        )
+    x = layers.Conv2D(channels, 3, padding="same", name="head_conv_2")(x)
+    x = layers.LeakyReLU(0.1, name="head_conv_2_leaky")(x)
+    x = layers.Conv2D(channels, (height - grid_size + 1, width - grid_size + 1), name="head_to_grid")(x)
+    x = layers.LeakyReLU(0.1, name="head_to_grid_leaky")(x)
+    box_outputs = layers.Conv2D(5 * boxes_per_cell, 1, name="box_conv")(x)
+    class_outputs = layers.Conv2D(num_classes, 1, name="class_conv")(x)
+    return box_outputs, class_outputs
 
 
 def yolo_config(model):
