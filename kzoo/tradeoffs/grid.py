@@ -16,7 +16,7 @@ from kzoo.models.registry import build
 ARCHITECTURES = {
     "ssd": ("ssd", dict(extra_channels=128), None),
     "retinanet": ("retinanet", dict(num_channels=64, num_convs=2), None),
-    "yolo": ("yolo", dict(head_channels=128, hidden_units=512, feature_level="P4"), None),
+    "yolo": ("yolo", dict(head_channels=128, feature_level="P4", head="convolutional"), None),
     "faster_rcnn": (
         "faster_rcnn",
         dict(variant="fpn", fpn_channels=64, rpn={"num_channels": 64}, roi_heads={"representation_size": 256}),
@@ -29,8 +29,8 @@ ARCHITECTURES = {
     ),
     "rfcn": ("rfcn", dict(channels=256, rpn={"num_channels": 64}), dict(rpn_post_nms_top_k=300, roi_num_samples=64)),
 }
-# Training-time augmentation (``fit_dataset`` arguments): YOLO's fully connected head memorizes the
-# training images without the paper's scale, translation, exposure and saturation jitter.
+# Training-time augmentation (``fit_dataset`` arguments): the paper's scale, translation, exposure and
+# saturation jitter, for YOLO.
 AUGMENTATION = {"yolo": dict(flip=True, zoom_in=0.7, color_jitter=1.5)}
 REGION_BASED = ("faster_rcnn", "faster_rcnn_c4", "rfcn")
 DEFAULT_MODELS = ("ssd", "retinanet", "faster_rcnn", "faster_rcnn_c4", "rfcn", "yolo")

@@ -104,6 +104,7 @@ def test_recipe_choices_are_the_builders_vocabularies():
     from kzoo.models.segmentation.deconvnet import ENCODERS, UNPOOLINGS
     from kzoo.models.segmentation.sliding_window import PATCH_NETS
     from kzoo.models.segmentation.unet import UPSAMPLINGS
+    from kzoo.models.detection.yolo import HEADS
     from kzoo_cli.main import RECIPES_DIR
     from kzoo_cli.recipe_args import SEGMENTATION_LOSSES
 
@@ -116,6 +117,7 @@ def test_recipe_choices_are_the_builders_vocabularies():
     assert recipe("deconvnet")["UNPOOLINGS"] == UNPOOLINGS
     assert recipe("sliding_window_segmenter")["PATCH_NETS"] == tuple(sorted(PATCH_NETS))
     assert recipe("unet")["UPSAMPLINGS"] == UPSAMPLINGS
+    assert recipe("yolo")["HEADS"] == HEADS
 
 
 # name, a metric the table prints, the pictures, rows of examples.png (label maps: image, truth,

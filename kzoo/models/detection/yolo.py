@@ -103,6 +103,8 @@ def build_yolo(
         raise ValueError(f"feature_level must be 'P4' or 'P5', got {feature_level!r}")
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    # The levels past the one the head reads would be computed for nothing, and never trained.
+    features = keras.Model(features.input, {feature_level: features.output[feature_level]}, name=features.name)
     x = features(images)[feature_level]
     x = layers.Conv2D(head_channels, 3, padding="same", name="head_conv")(x)
     x = layers.LeakyReLU(0.1, name="head_conv_leaky")(x)
