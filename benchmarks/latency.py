@@ -30,7 +30,11 @@ Part 2, the sliding-window detector's cost against the number of pyramid
 scales and the image size (windows classified and latency per image), next
 to RetinaNet at the same sizes.
 
-    python benchmarks/latency.py [--repeats 20] [--saved-model] [--skip-sliding-window]
+With ``--mixed-precision`` both are also built under Keras's mixed policy
+(bfloat16 compute on CPUs, as kzoo's ``--mixed-precision``), two more sides
+of the same loop doing the same work.
+
+    python benchmarks/latency.py [--repeats 20] [--saved-model] [--mixed-precision] [--skip-sliding-window]
 
 KerasHub is an optional dependency (``pip install kzoo[bench]``).
 """
@@ -52,6 +56,7 @@ import kzoo  # noqa: E402
 from kzoo.export.inference import make_inference_fn  # noqa: E402
 from kzoo.models.detection import sliding_window  # noqa: E402
 from kzoo.tradeoffs.measure import MATMUL_FLOPS, interleaved_times_ms, matmul_fn  # noqa: E402
+from kzoo.training.trainer import precision_policy  # noqa: E402
 
 SIZE, NUM_CLASSES = 640, 80
 
@@ -89,12 +94,19 @@ def _square_anchor_type(anchors):
     return min(squares, key=lambda i: heights[i])
 
 
-def kzoo_retinanet_same_work():
-    """kzoo's RetinaNet with KerasHub's NMS settings and the known-detections weights; (model, predict)."""
+def kzoo_retinanet_same_work(mixed=False):
+    """kzoo's RetinaNet with KerasHub's NMS settings and the known-detections weights; (model, predict).
+
+    ``mixed``: built under the mixed policy (bfloat16 compute on CPUs; decoding stays float32)."""
+    keras.utils.set_random_seed(0)
+    with precision_policy(mixed):
+        return _kzoo_retinanet_same_work()
+
+
+def _kzoo_retinanet_same_work():
     from kzoo.layers import DetectionDecoder
     from kzoo.models.detection import raw_outputs_model
 
-    keras.utils.set_random_seed(0)
     model = kzoo.build("retinanet", num_classes=NUM_CLASSES, backbone="resnet50", input_shape=(SIZE, SIZE, 3),
                        num_channels=256, num_convs=4, score_threshold=SCORE, iou_threshold=IOU,
                        max_detections=DETECTIONS)
@@ -114,9 +126,14 @@ def kzoo_retinanet_same_work():
     return same, predict, raw_outputs_model(model)
 
 
-def keras_hub_retinanet():
+def keras_hub_retinanet(mixed=False):
     """KerasHub's RetinaNet ResNet-50 (its ``NonMaxSuppression`` at ``SCORE``, ``IOU``, ``DETECTIONS``) with the
-    known-detections weights; (model, predict, raw outputs)."""
+    known-detections weights; (model, predict, raw outputs). ``mixed``: built under the mixed policy."""
+    with precision_policy(mixed):
+        return _keras_hub_retinanet()
+
+
+def _keras_hub_retinanet():
     import keras_hub
 
     encoder = keras_hub.models.ResNetBackbone(
@@ -159,16 +176,22 @@ def _spread(values):
     return statistics.median(values), min(values), max(values)
 
 
-def retinanet_comparison(repeats, saved_model):
+def retinanet_comparison(repeats, saved_model, mixed=False):
     model, kzoo_predict, kzoo_raw = kzoo_retinanet_same_work()
     hub_model, hub_predict, hub_raw = keras_hub_retinanet()
+    sides = {"kzoo": (kzoo_predict, kzoo_raw, "class_logits"), "keras_hub": (hub_predict, hub_raw, "cls_logits")}
+    if mixed:
+        _, predict, raw = kzoo_retinanet_same_work(mixed=True)
+        sides["kzoo bfloat16"] = (predict, raw, "class_logits")
+        _, predict, raw = keras_hub_retinanet(mixed=True)
+        sides["keras_hub bfloat16"] = (predict, raw, "cls_logits")
     image = np.random.default_rng(0).integers(0, 256, (1, SIZE, SIZE, 3)).astype(np.float32)
     x = tf.constant(image)
-    reaching = {"kzoo": _candidates(kzoo_raw(x)["class_logits"]), "keras_hub": _candidates(hub_raw(x)["cls_logits"])}
-    found = {"kzoo": int(kzoo_predict(x)["num_detections"][0]), "keras_hub": int(hub_predict(x)["num_detections"][0])}
+    reaching = {name: _candidates(raw(x)[key]) for name, (_, raw, key) in sides.items()}
+    found = {name: int(predict(x)["num_detections"][0]) for name, (predict, _, _) in sides.items()}
     if len(set(reaching.values())) != 1 or set(found.values()) != {DETECTIONS}:
         raise SystemExit(f"not the same work: candidates {reaching}, detections {found}")
-    paths = {"kzoo": lambda: kzoo_predict(x), "keras_hub": lambda: hub_predict(x)}
+    paths = {name: (lambda predict=predict: predict(x)) for name, (predict, _, _) in sides.items()}
     if saved_model:
         from kzoo.export import export_saved_model
 
@@ -186,7 +209,9 @@ def retinanet_comparison(repeats, saved_model):
         "keras_hub": graph_flops(tf.function(lambda v: hub_model(v, training=False)), spec),
         "matmul 2048^2": MATMUL_FLOPS,
     }
+    flops["keras_hub bfloat16"] = flops["keras_hub"]
     params = {"kzoo": model.count_params(), "keras_hub": hub_model.count_params(), "matmul 2048^2": 0}
+    params["keras_hub bfloat16"] = params["keras_hub"]
     peak = MATMUL_FLOPS / latency["matmul 2048^2"][0] / 1e9
     print(f"RetinaNet ResNet-50 FPN, {SIZE}x{SIZE}, batch 1, {NUM_CLASSES} classes, end to end: "
           f"{reaching['kzoo']} candidates reach class-agnostic NMS (IoU {IOU}, score {SCORE}), {DETECTIONS} "
@@ -198,6 +223,9 @@ def retinanet_comparison(repeats, saved_model):
               f"{model_flops / median / 1e9:>8.1f} {count:>11,}")
     ratio = latency["kzoo"][0] / latency["keras_hub"][0]
     print(f"kzoo / keras_hub, ratio of medians: {ratio:.3f} (< 1: kzoo faster)")
+    if mixed:
+        for name in ("kzoo bfloat16", "keras_hub bfloat16"):
+            print(f"{name} / keras_hub: {latency[name][0] / latency['keras_hub'][0]:.3f}")
     print(f"2048x2048 matmul: {peak:.1f} GFLOP/s; kzoo reaches {flops['kzoo'] / latency['kzoo'][0] / 1e9 / peak:.0%} "
           f"of it, keras_hub {flops['keras_hub'] / latency['keras_hub'][0] / 1e9 / peak:.0%}")
 
@@ -231,12 +259,14 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--size", type=int, default=640, help="RetinaNet's image side (a multiple of 128)")
     parser.add_argument("--saved-model", action="store_true", help="also time the exported SavedModel")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="also time both built under the mixed policy (bfloat16 compute on CPUs)")
     parser.add_argument("--skip-retinanet", action="store_true")
     parser.add_argument("--skip-sliding-window", action="store_true")
     args = parser.parse_args(argv)
     SIZE = args.size
     if not args.skip_retinanet:
-        retinanet_comparison(args.repeats, args.saved_model)
+        retinanet_comparison(args.repeats, args.saved_model, args.mixed_precision)
     if not args.skip_sliding_window:
         sliding_window_cost(args.repeats)
 

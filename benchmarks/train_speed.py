@@ -16,6 +16,10 @@ With ``--xla`` each library also runs with ``jit_compile=True`` (Keras
 leaves XLA off on CPU-only machines and under ``tf.distribute``), as two
 more sides of the same loop.
 
+With ``--mixed-precision`` each library also builds its model under Keras's
+mixed policy (``kzoo.training.trainer.precision_policy``: bfloat16 compute
+on CPUs, float16 on GPUs; kzoo's ``--mixed-precision``), as two more sides.
+
 ``--profile DIR`` also writes a TensorBoard profiler trace of kzoo's timed
 steps in the last round (open it with TensorBoard's profile plugin), and
 ``--split`` times kzoo's forward pass alone and the gradient step alone on
@@ -44,6 +48,7 @@ import kzoo.data  # noqa: E402
 from kzoo.models.detection import compile_retinanet, raw_outputs_model  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
+from kzoo.training.trainer import precision_policy  # noqa: E402
 from kzoo.tradeoffs.measure import interleaved_times_ms  # noqa: E402
 
 DATASET = "shapes"
@@ -118,6 +123,7 @@ def main(argv=None):
     parser.add_argument("--profile", default=None, help="write a profiler trace of kzoo's last timed steps here")
     parser.add_argument("--split", action="store_true", help="also time kzoo's forward pass and gradient step")
     parser.add_argument("--xla", action="store_true", help="also run both with jit_compile=True")
+    parser.add_argument("--mixed-precision", action="store_true", help="also run both under the mixed policy")
     args = parser.parse_args(argv)
     sides = {
         "kzoo": kzoo_side(args.size, args.batch_size, args.images),
@@ -126,6 +132,10 @@ def main(argv=None):
     if args.xla:
         sides["kzoo + XLA"] = kzoo_side(args.size, args.batch_size, args.images, jit_compile=True)
         sides["keras_hub + XLA"] = keras_hub_side(args.size, args.batch_size, args.images, jit_compile=True)
+    if args.mixed_precision:
+        with precision_policy(True):
+            sides["kzoo mixed"] = kzoo_side(args.size, args.batch_size, args.images)
+            sides["keras_hub mixed"] = keras_hub_side(args.size, args.batch_size, args.images)
     for model, data in sides.values():  # tracing and the first steps, untimed
         steps_per_second(model, data, 2)
     rates = {name: [] for name in sides}
@@ -149,6 +159,9 @@ def main(argv=None):
     print(f"kzoo / keras_hub steps per second, ratio of medians: {ratio:.2f} (> 1: kzoo faster)")
     if args.xla:
         for name in ("kzoo + XLA", "keras_hub + XLA"):
+            print(f"{name} / keras_hub: {statistics.median(rates[name]) / statistics.median(rates['keras_hub']):.2f}")
+    if args.mixed_precision:
+        for name in ("kzoo mixed", "keras_hub mixed"):
             print(f"{name} / keras_hub: {statistics.median(rates[name]) / statistics.median(rates['keras_hub']):.2f}")
     if args.split:
         forward, step = forward_and_gradient_ms(*sides["kzoo"])
