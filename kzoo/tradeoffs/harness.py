@@ -154,6 +154,10 @@ def run_tradeoffs(
 ):
     """Measure every cell of ``cells`` not yet in ``out`` (a CSV path); returns all rows.
 
+    A cell whose model cannot be built (its builder's ``ValueError``: SSD and
+    RetinaNet need a 'same'-padded backbone) is logged as skipped, with the
+    reason, and the grid goes on; it has no row, so a rerun tries it again.
+
     Args:
         cells: ``grid.Cell`` list (``grid.expand_grid``).
         out: the results CSV; a JSON copy is written beside it.
@@ -181,6 +185,11 @@ def run_tradeoffs(
     info = kzoo.data.info(dataset)
     for index, cell in enumerate(todo, 1):
         log(f"[{index}/{len(todo)}] {cell.key}")
+        try:  # a configuration that cannot exist (SSD on a 'valid'-padded backbone) must not end the grid
+            grid.build_cell(cell, info.num_classes)
+        except ValueError as error:
+            log(f"  skipped: {error}")
+            continue
         path = checkpoint_path(checkpoints, cell)
         trained = ""
         if not os.path.exists(path) and train_minutes > 0:

@@ -72,3 +72,13 @@ def test_a_two_by_two_grid_writes_every_row_resumes_and_draws(tmp_path, capsys):
     for picture in ("results_pareto.png", "results_proposals.png"):
         image = tf.io.decode_png(tf.io.read_file(str(tmp_path / "study" / picture))).numpy()
         assert image.std() > 10, picture
+
+
+def test_a_cell_that_cannot_be_built_is_skipped_with_its_reason(tmp_path, capsys):
+    out = str(tmp_path / "results.csv")
+    # Inception V3 has no stride-32 map at 96 pixels, so SSD cannot be built on it. The grid goes on past it.
+    main(["tradeoffs", "--models", "ssd", "--backbones", "inception_v3", "tiny", "--sizes", "96", "--dataset",
+          "shapes/tiny", "--repeats", "1", "--formats", "keras", "--out", out])
+    printed = capsys.readouterr().out
+    assert "skipped: input size 96 is too small for inception_v3" in printed
+    assert [r["key"] for r in read_results(out)] == ["ssd/tiny/96"]
