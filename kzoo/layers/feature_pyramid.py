@@ -105,9 +105,7 @@ class FeaturePyramid(keras.layers.Layer):
             name = f"P{level}"
             merged = self.lateral_convs[name](features[name])
             if top_down is not None:
-                # A "same"-padded stride-2 map of odd size h has ceil(h / 2) rows: crop the 2x copy back.
-                size = tf.shape(merged)
-                merged = merged + self.upsample(top_down)[:, : size[1], : size[2], :]
+                merged = merged + _fit_to(self.upsample(top_down), merged)
             top_down = merged
             outputs[name] = self.output_convs[name](merged)
 
@@ -147,3 +145,20 @@ class FeaturePyramid(keras.layers.Layer):
             }
         )
         return config
+
+
+def _fit_to(upsampled, lateral):
+    """The 2x copy of the coarser level, cut or extended to the lateral map's height and width.
+
+    A "same"-padded stride-2 map of odd size h has ceil(h / 2) rows, so the
+    copy has one row too many: it is cropped. A "valid"-padded one (Inception's
+    stems) has floor((h - 3) / 2) + 1, so the copy lacks one or two rows: its
+    last rows are repeated (mirror padding).
+    """
+    height, width = lateral.shape[1], lateral.shape[2]
+    up_height, up_width = upsampled.shape[1], upsampled.shape[2]
+    if None not in (height, width, up_height, up_width) and (up_height < height or up_width < width):
+        missing = [[0, 0], [0, max(height - up_height, 0)], [0, max(width - up_width, 0)], [0, 0]]
+        upsampled = tf.pad(upsampled, missing, mode="SYMMETRIC")
+    size = tf.shape(lateral)
+    return upsampled[:, : size[1], : size[2], :]

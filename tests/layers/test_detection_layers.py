@@ -159,6 +159,9 @@ def reference_pyramid(layer, features, min_level, max_level, extra):
         lateral = conv(layer.lateral_convs[f"P{level}"], features[f"P{level}"])
         if merged is not None:
             up = merged.repeat(2, axis=1).repeat(2, axis=2)
+            missing = [(0, 0), (0, max(lateral.shape[1] - up.shape[1], 0)), (0, max(lateral.shape[2] - up.shape[2], 0)),
+                       (0, 0)]
+            up = np.pad(up, missing, mode="symmetric")  # a "valid"-padded level: its last rows repeated
             lateral = lateral + up[:, : lateral.shape[1], : lateral.shape[2]]
         merged = lateral
         out[level] = conv(layer.output_convs[f"P{level}"], lateral)
@@ -174,11 +177,19 @@ def reference_pyramid(layer, features, min_level, max_level, extra):
     return {f"P{level}": out[level] for level in range(min_level, max_level + 1)}
 
 
-@pytest.mark.parametrize("extra,min_level,max_level,tflite", [("conv", 3, 7, True), ("pool", 2, 6, False)])
-def test_feature_pyramid(extra, min_level, max_level, tflite):
+# Odd sizes, as a "same"-padded backbone gives a 72 x 40 image: 18x10, 9x5, 5x3, 3x2.
+SAME_PADDED = {"P2": (18, 10, 4), "P3": (9, 5, 6), "P4": (5, 3, 8), "P5": (3, 2, 10)}
+# A "valid"-padded backbone (Inception's): each level has floor((h - 3) / 2) + 1 rows, so the 2x copy of
+# the coarser level is one or two rows short of the finer one.
+VALID_PADDED = {"P2": (20, 17, 4), "P3": (9, 8, 6), "P4": (4, 3, 8), "P5": (1, 1, 10)}
+
+
+@pytest.mark.parametrize(
+    "extra,min_level,max_level,tflite,shapes",
+    [("conv", 3, 7, True, SAME_PADDED), ("pool", 2, 6, False, SAME_PADDED), ("pool", 2, 6, True, VALID_PADDED)],
+)
+def test_feature_pyramid(extra, min_level, max_level, tflite, shapes):
     rng = np.random.default_rng(2)
-    # Odd sizes, as a "same"-padded backbone gives a 72 x 40 image: 18x10, 9x5, 5x3, 3x2.
-    shapes = {"P2": (18, 10, 4), "P3": (9, 5, 6), "P4": (5, 3, 8), "P5": (3, 2, 10)}
     features = {k: rng.normal(size=(2,) + s).astype(np.float32) for k, s in shapes.items()}
     kwargs = dict(num_channels=8, min_level=min_level, max_level=max_level, extra_levels=extra)
     layer = FeaturePyramid(**kwargs)
