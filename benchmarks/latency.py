@@ -162,7 +162,9 @@ def _keras_hub_retinanet():
 
     @tf.function
     def predict(images):
-        return detector.decode_predictions(detector(images, training=False), images)
+        # Its decoding fails on bfloat16 outputs (float32 anchors): cast them, as kzoo decodes in float32.
+        outputs = tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), detector(images, training=False))
+        return detector.decode_predictions(outputs, images)
 
     return detector, predict, lambda x: detector(x, training=False)
 
