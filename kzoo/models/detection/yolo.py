@@ -76,7 +76,7 @@ def build_yolo(
         head: ``"fully_connected"`` (the paper's) or ``"convolutional"``:
             two 3x3 convolutions on the feature map, a ``(M - S + 1)``-wide
             valid convolution that brings its M x M cells to the S x S grid
-            (the identity when M = S), and 1x1 convolutions to the grid, as
+            (a 1x1 convolution when M = S), and 1x1 convolutions to the grid, as
             YOLOv2 went on to do: every cell shares the same weights, so what
             is learnt at one place holds at every other. ``hidden_units`` and
             ``dropout`` belong to the fully connected head only.
