@@ -94,19 +94,14 @@ def _square_anchor_type(anchors):
     return min(squares, key=lambda i: heights[i])
 
 
-def kzoo_retinanet_same_work(mixed=False):
+def kzoo_retinanet_same_work():
     """kzoo's RetinaNet with KerasHub's NMS settings and the known-detections weights; (model, predict).
 
-    ``mixed``: built under the mixed policy (bfloat16 compute on CPUs; decoding stays float32)."""
-    keras.utils.set_random_seed(0)
-    with precision_policy(mixed):
-        return _kzoo_retinanet_same_work()
-
-
-def _kzoo_retinanet_same_work():
+    Built under Keras's global dtype policy (``precision_policy``); its decoding stays float32."""
     from kzoo.layers import DetectionDecoder
     from kzoo.models.detection import raw_outputs_model
 
+    keras.utils.set_random_seed(0)
     model = kzoo.build("retinanet", num_classes=NUM_CLASSES, backbone="resnet50", input_shape=(SIZE, SIZE, 3),
                        num_channels=256, num_convs=4, score_threshold=SCORE, iou_threshold=IOU,
                        max_detections=DETECTIONS)
@@ -126,14 +121,9 @@ def _kzoo_retinanet_same_work():
     return same, predict, raw_outputs_model(model)
 
 
-def keras_hub_retinanet(mixed=False):
+def keras_hub_retinanet():
     """KerasHub's RetinaNet ResNet-50 (its ``NonMaxSuppression`` at ``SCORE``, ``IOU``, ``DETECTIONS``) with the
-    known-detections weights; (model, predict, raw outputs). ``mixed``: built under the mixed policy."""
-    with precision_policy(mixed):
-        return _keras_hub_retinanet()
-
-
-def _keras_hub_retinanet():
+    known-detections weights; (model, predict, raw outputs), under Keras's global dtype policy."""
     import keras_hub
 
     encoder = keras_hub.models.ResNetBackbone(
@@ -183,10 +173,9 @@ def retinanet_comparison(repeats, saved_model, mixed=False):
     hub_model, hub_predict, hub_raw = keras_hub_retinanet()
     sides = {"kzoo": (kzoo_predict, kzoo_raw, "class_logits"), "keras_hub": (hub_predict, hub_raw, "cls_logits")}
     if mixed:
-        _, predict, raw = kzoo_retinanet_same_work(mixed=True)
-        sides["kzoo bfloat16"] = (predict, raw, "class_logits")
-        _, predict, raw = keras_hub_retinanet(mixed=True)
-        sides["keras_hub bfloat16"] = (predict, raw, "cls_logits")
+        with precision_policy(True):
+            sides["kzoo bfloat16"] = (*kzoo_retinanet_same_work()[1:], "class_logits")
+            sides["keras_hub bfloat16"] = (*keras_hub_retinanet()[1:], "cls_logits")
     image = np.random.default_rng(0).integers(0, 256, (1, SIZE, SIZE, 3)).astype(np.float32)
     x = tf.constant(image)
     reaching = {name: _candidates(raw(x)[key]) for name, (_, raw, key) in sides.items()}

@@ -39,6 +39,11 @@ from kzoo.export import export_saved_model  # noqa: E402
 from kzoo.tradeoffs.measure import interleaved_times_ms  # noqa: E402
 
 _KEEP_ALL = dict(score_threshold=0.0)
+# Faster R-CNN FPN up to its box head: Mask R-CNN's first stages too.
+_FASTER_RCNN_FPN = [
+    ("backbone", ["resnet50_backbone"]), ("FPN", ["fpn"]), ("RPN head", ["rpn_head"]),
+    ("proposals (decode and NMS)", ["proposals"]), ("RoI pooling and box head", ["box_head"]),
+]
 
 # One model per family: builder arguments (a realistic backbone and size) and its stages in order,
 # each the name of the stage and the layer(s) whose outputs end it. The last stage ends at the outputs.
@@ -79,11 +84,7 @@ MODELS = {
     ),
     "faster_rcnn": dict(
         build=dict(num_classes=80, backbone="resnet50", input_shape=(640, 640, 3), roi_heads=_KEEP_ALL),
-        stages=[
-            ("backbone", ["resnet50_backbone"]), ("FPN", ["fpn"]), ("RPN head", ["rpn_head"]),
-            ("proposals (decode and NMS)", ["proposals"]), ("RoI pooling and box head", ["box_head"]),
-            ("decode and NMS", None),
-        ],
+        stages=[*_FASTER_RCNN_FPN, ("decode and NMS", None)],
     ),
     "rfcn": dict(
         build=dict(num_classes=80, backbone="resnet50", input_shape=(640, 640, 3), roi_heads=_KEEP_ALL),
@@ -95,11 +96,7 @@ MODELS = {
     ),
     "mask_rcnn": dict(
         build=dict(num_classes=80, backbone="resnet50", input_shape=(640, 640, 3), roi_heads=_KEEP_ALL),
-        stages=[
-            ("backbone", ["resnet50_backbone"]), ("FPN", ["fpn"]), ("RPN head", ["rpn_head"]),
-            ("proposals (decode and NMS)", ["proposals"]), ("RoI pooling and box head", ["box_head"]),
-            ("decode and NMS", ["detections"]), ("mask head", None),
-        ],
+        stages=[*_FASTER_RCNN_FPN, ("decode and NMS", ["detections"]), ("mask head", None)],
     ),
 }
 

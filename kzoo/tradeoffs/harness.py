@@ -186,7 +186,7 @@ def run_tradeoffs(
     for index, cell in enumerate(todo, 1):
         log(f"[{index}/{len(todo)}] {cell.key}")
         try:  # a configuration that cannot exist (SSD on a 'valid'-padded backbone) must not end the grid
-            grid.build_cell(cell, info.num_classes)
+            model = grid.build_cell(cell, info.num_classes)
         except ValueError as error:
             log(f"  skipped: {error}")
             continue
@@ -197,12 +197,11 @@ def run_tradeoffs(
             os.makedirs(checkpoints, exist_ok=True)
             train_cell(cell, dataset, train_minutes, clock).save(path)
             trained = f"{train_minutes:g} min"
-        weights = None
-        if os.path.exists(path):
-            weights = keras.saving.load_model(path, safe_mode=True).get_weights()
+        scored = os.path.exists(path)
+        if scored:
+            model.set_weights(keras.saving.load_model(path, safe_mode=True).get_weights())
             trained = trained or "checkpoint"
-        model = grid.build_cell(cell, info.num_classes, weights)
-        row = measure_cell(cell, model, dataset, formats, repeats, scored=weights is not None, test_limit=test_limit)
+        row = measure_cell(cell, model, dataset, formats, repeats, scored=scored, test_limit=test_limit)
         row["trained"] = trained
         rows.append(row)
         write_results(rows, out)
