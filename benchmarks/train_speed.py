@@ -20,6 +20,17 @@ With ``--mixed-precision`` each library also builds its model under Keras's
 mixed policy (``kzoo.training.trainer.precision_policy``: bfloat16 compute
 on CPUs, float16 on GPUs; kzoo's ``--mixed-precision``), as two more sides.
 
+With ``--fine-tune`` each library also trains with its backbone frozen as
+detection papers fine-tune ImageNet backbones (``kzoo.backbones.freeze_backbone``
+with ``"P2"``: every batch norm on its stored statistics, the stem and the
+stride-4 stage frozen; kzoo's ``--freeze-backbone P2``); KerasHub's ResNet
+gets the same freezing by hand, as two more sides.
+
+``--threads N`` sets TF's intra- and inter-op threads (both; before any
+work). With one thread no op runs beside another, which removes the
+scheduling that makes a step's time differ between two builds of one
+model on this 2-core machine.
+
 ``--profile DIR`` also writes a TensorBoard profiler trace of kzoo's timed
 steps in the last round (open it with TensorBoard's profile plugin), and
 ``--split`` times kzoo's forward pass alone and the gradient step alone on
@@ -45,6 +56,7 @@ import tensorflow as tf  # noqa: E402
 
 import kzoo  # noqa: E402
 import kzoo.data  # noqa: E402
+from kzoo.backbones import freeze_backbone  # noqa: E402
 from kzoo.models.detection import compile_retinanet, raw_outputs_model  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
@@ -55,12 +67,14 @@ DATASET = "shapes"
 LEARNING_RATE = 1e-4
 
 
-def kzoo_side(size, batch_size, images, jit_compile=False):
+def kzoo_side(size, batch_size, images, jit_compile=False, freeze=None):
     """kzoo's RetinaNet, compiled, and its training pipeline (targets in tf.data), repeating."""
     keras.utils.set_random_seed(0)
     info = kzoo.data.info(DATASET)
     model = kzoo.build("retinanet", num_classes=info.num_classes, backbone="resnet50", input_shape=(size, size, 3),
                        num_channels=256, num_convs=4)
+    if freeze:
+        freeze_backbone(model, freeze)
     trained = raw_outputs_model(model)
     compile_retinanet(trained, None, LEARNING_RATE)
     trained.jit_compile = jit_compile
@@ -69,9 +83,10 @@ def kzoo_side(size, batch_size, images, jit_compile=False):
     return trained, data
 
 
-def keras_hub_side(size, batch_size, images, jit_compile=False):
+def keras_hub_side(size, batch_size, images, jit_compile=False, freeze=None):
     """KerasHub's RetinaNetObjectDetector on ResNet-50, compiled with its defaults but kzoo's learning rate, and
-    the same images (absolute yxyx boxes, -1 padding) as a repeating dataset."""
+    the same images (absolute yxyx boxes, -1 padding) as a repeating dataset. ``freeze`` freezes its ResNet as
+    ``freeze_backbone`` does kzoo's (by the stride of each layer's output)."""
     import keras_hub
 
     info = kzoo.data.info(DATASET)
@@ -84,6 +99,8 @@ def keras_hub_side(size, batch_size, images, jit_compile=False):
         image_encoder=encoder, min_level=3, max_level=7, use_p5=False, image_shape=(size, size, 3)
     )
     detector = keras_hub.models.RetinaNetObjectDetector(backbone=backbone, num_classes=info.num_classes)
+    if freeze:
+        freeze_backbone(encoder, freeze)  # named "res_net_backbone", so it is taken for a backbone
     detector.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), jit_compile=jit_compile)
     elements = list(kzoo.data.load(DATASET, "train").take(images).as_numpy_iterator())
     most = max(len(e["boxes"]) for e in elements)
@@ -124,7 +141,14 @@ def main(argv=None):
     parser.add_argument("--split", action="store_true", help="also time kzoo's forward pass and gradient step")
     parser.add_argument("--xla", action="store_true", help="also run both with jit_compile=True")
     parser.add_argument("--mixed-precision", action="store_true", help="also run both under the mixed policy")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="TF intra- and inter-op threads (default: TF's, one per core)")
+    parser.add_argument("--fine-tune", action="store_true",
+                        help="also run both with the backbone frozen for fine-tuning (batch norm, stem and P2)")
     args = parser.parse_args(argv)
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     sides = {
         "kzoo": kzoo_side(args.size, args.batch_size, args.images),
         "keras_hub": keras_hub_side(args.size, args.batch_size, args.images),
@@ -136,6 +160,9 @@ def main(argv=None):
         with precision_policy(True):
             sides["kzoo mixed"] = kzoo_side(args.size, args.batch_size, args.images)
             sides["keras_hub mixed"] = keras_hub_side(args.size, args.batch_size, args.images)
+    if args.fine_tune:
+        sides["kzoo fine-tune"] = kzoo_side(args.size, args.batch_size, args.images, freeze="P2")
+        sides["keras_hub fine-tune"] = keras_hub_side(args.size, args.batch_size, args.images, freeze="P2")
     for model, data in sides.values():  # tracing and the first steps, untimed
         steps_per_second(model, data, 2)
     rates = {name: [] for name in sides}
@@ -150,11 +177,12 @@ def main(argv=None):
     print(f"RetinaNet ResNet-50 FPN, {args.size}x{args.size}, batch {args.batch_size}, {DATASET} "
           f"({kzoo.data.info(DATASET).num_classes} classes), {args.steps} fit steps per side per round, "
           f"{args.rounds} rounds in alternation")
-    print(f"{'':<16} {'steps/s median':>14} {'min':>7} {'max':>7} {'images/s':>9} {'params':>11}")
+    print(f"{'':<20} {'steps/s median':>14} {'min':>7} {'max':>7} {'images/s':>9} {'trained weights':>16}")
     for name, values in rates.items():
         median = statistics.median(values)
-        print(f"{name:<16} {median:>14.3f} {min(values):>7.3f} {max(values):>7.3f} "
-              f"{median * args.batch_size:>9.2f} {sides[name][0].count_params():>11,}")
+        trained = sum(int(np.prod(w.shape)) for w in sides[name][0].trainable_weights)
+        print(f"{name:<20} {median:>14.3f} {min(values):>7.3f} {max(values):>7.3f} "
+              f"{median * args.batch_size:>9.2f} {trained:>16,}")
     ratio = statistics.median(rates["kzoo"]) / statistics.median(rates["keras_hub"])
     print(f"kzoo / keras_hub steps per second, ratio of medians: {ratio:.2f} (> 1: kzoo faster)")
     if args.xla:
@@ -162,6 +190,9 @@ def main(argv=None):
             print(f"{name} / keras_hub: {statistics.median(rates[name]) / statistics.median(rates['keras_hub']):.2f}")
     if args.mixed_precision:
         for name in ("kzoo mixed", "keras_hub mixed"):
+            print(f"{name} / keras_hub: {statistics.median(rates[name]) / statistics.median(rates['keras_hub']):.2f}")
+    if args.fine_tune:
+        for name in ("kzoo fine-tune", "keras_hub fine-tune"):
             print(f"{name} / keras_hub: {statistics.median(rates[name]) / statistics.median(rates['keras_hub']):.2f}")
     if args.split:
         forward, step = forward_and_gradient_ms(*sides["kzoo"])

@@ -21,6 +21,9 @@ from kzoo_cli.argtypes import at_least_one, fraction, positive_float, positive_i
 # Option vocabularies of the models (kept equal to the builders' by tests/cli/test_recipe_help.py).
 SEGMENTATION_LOSSES = ("cross_entropy", "dice", "cross_entropy_dice")
 
+# kzoo.backbones.freezing.FREEZE_CHOICES, kept equal by tests/cli/test_recipe_help.py.
+FREEZE_CHOICES = ("batch_norm", "P2", "P3", "P4", "P5")
+
 SMALLER_THAN_PAPER = (
     "Defaults are sized to train on the built-in 128-pixel datasets on a CPU in\n"
     "minutes. Where a paper (and the model's builder) uses more, the option's help\n"
@@ -64,6 +67,7 @@ def recipe_parser(
     backbone_help="a name from `kzoo backbones`",
     backbone_choices=None,
     backbone_aliases=(),
+    pretrained=True,
 ):
     """An ``ArgumentParser`` with the arguments every recipe takes, defaulting to ``model_name``'s settings.
 
@@ -71,7 +75,9 @@ def recipe_parser(
     ``--epochs``, ``--batch-size``, ``--steps-per-epoch``,
     ``--validation-steps``, ``--learning-rate``, ``--flip``, ``--zoom-in``,
     ``--color-jitter``, ``--mixed-precision``, ``--cpu-replicas`` and ``--verbose``. ``backbone_aliases`` are other
-    spellings of ``--backbone`` (``--encoder`` for DeconvNet's presets).
+    spellings of ``--backbone`` (``--encoder`` for DeconvNet's presets). With
+    ``pretrained`` (models whose builder takes backbone ``weights``) it adds
+    ``--weights`` and ``--freeze-backbone``.
     """
     parser = RecipeParser(description=description, epilog=SMALLER_THAN_PAPER, formatter_class=HelpFormatter)
     parser.set_defaults(model_name=model_name)
@@ -85,6 +91,15 @@ def recipe_parser(
     parser.add_argument("--steps-per-epoch", type=positive_int, default=None, help="default: one pass over the train split")
     parser.add_argument("--validation-steps", type=positive_int, default=None)
     parser.add_argument("--learning-rate", type=positive_float, default=learning_rate)
+    if pretrained:
+        parser.add_argument("--weights", default=None,
+                            help="backbone weights: 'imagenet' or a weights file (default: from scratch)")
+        parser.add_argument(
+            "--freeze-backbone", default=None, choices=FREEZE_CHOICES + ("none",),
+            help="fine-tuning: the backbone's batch norm runs on its stored statistics, and with P2..P5 every "
+                 "layer up to that level is frozen too (default: P2, the stem and first stage, with --weights, as "
+                 "Detectron and torchvision fine-tune; none without)",
+        )
     parser.add_argument(
         "--flip", action="store_true", help="random horizontal flips of the training images (labels mirrored)"
     )

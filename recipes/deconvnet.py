@@ -22,7 +22,7 @@ def parse_args(argv=None):
     parser = recipe_parser(
         __doc__, "deconvnet", dataset="shapes", image_size=128, epochs=10, batch_size=8,
         backbone="small", backbone_help="mirrored encoder preset", backbone_choices=ENCODERS,
-        backbone_aliases=("--encoder",),
+        backbone_aliases=("--encoder",), pretrained=False,
     )
     parser.add_argument("--unpooling", default="switches", choices=UNPOOLINGS)
     parser.add_argument("--loss", default="cross_entropy", choices=SEGMENTATION_LOSSES,

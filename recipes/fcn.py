@@ -22,9 +22,6 @@ def parse_args(argv=None):
         __doc__, "fcn8s", dataset="shapes", image_size=128, epochs=10, batch_size=8, backbone="alexnet"
     )
     parser.add_argument("--variant", default="8s", choices=VARIANTS, help="output stride of the finest fused scores")
-    parser.add_argument(
-        "--weights", default=None, help="backbone weights: 'imagenet' or a file (default: from scratch)"
-    )
     parser.add_argument("--head-filters", type=positive_int, default=256,
                         help="width of fc6 and fc7 (4096 in the paper)")
     parser.add_argument("--dropout", type=non_negative_float, default=0.1)
@@ -43,7 +40,7 @@ def main(argv=None):
     return train_recipe(
         args,
         lambda model, strategy: compile_segmentation(model, strategy, args.loss, args.learning_rate),
-        model_kwargs={"weights": args.weights, "head_filters": args.head_filters, "dropout": args.dropout},
+        model_kwargs={"head_filters": args.head_filters, "dropout": args.dropout},
     )
 
 

@@ -18,7 +18,7 @@ from kzoo_cli.recipe_args import recipe_parser
 def parse_args(argv=None):
     parser = recipe_parser(
         __doc__, "sliding_window_detector", dataset="shapes", image_size=128, epochs=10, batch_size=16,
-        backbone="small", backbone_help="crop classifier: tiny or small",
+        backbone="small", backbone_help="crop classifier: tiny or small", pretrained=False,
     )
     return parser.parse_args(argv)
 

@@ -22,7 +22,7 @@ def parse_args(argv=None):
     parser = recipe_parser(
         __doc__, "sliding_window_segmenter", dataset="shapes", image_size=128, epochs=5, batch_size=8,
         backbone="small", backbone_help="patch classifier preset", backbone_choices=PATCH_NETS,
-        backbone_aliases=("--patch-net",),
+        backbone_aliases=("--patch-net",), pretrained=False,
     )
     parser.add_argument("--loss", default="cross_entropy", choices=SEGMENTATION_LOSSES,
                         help="cross-entropy, Dice or their sum")

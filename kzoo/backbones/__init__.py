@@ -8,6 +8,7 @@ inside the model) and returns a dict of feature maps by pyramid level,
 import functools
 
 from kzoo.backbones.applications import APPLICATIONS, build_application_features
+from kzoo.backbones.freezing import FREEZE_CHOICES, freeze_backbone
 from kzoo.backbones.small_nets import build_alexnet_features, build_tiny_features
 
 # The one place that maps backbone names to builders.

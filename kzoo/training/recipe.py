@@ -11,6 +11,14 @@ from kzoo_cli.recipe_args import recipe_parser
 from kzoo.training.trainer import train
 
 
+def _freezing(args):
+    """``--freeze-backbone``: as given, or P2 when fine-tuning from ``--weights`` (Detectron's default)."""
+    choice = getattr(args, "freeze_backbone", None)
+    if choice is None:
+        return "P2" if getattr(args, "weights", None) is not None else None
+    return None if choice == "none" else choice
+
+
 def train_recipe(args, compile_fn, model_kwargs=None, training_settings=None, initial_weights=None):
     """``train`` the recipe's model with the parsed common arguments; returns (model, history dict).
 
@@ -23,6 +31,8 @@ def train_recipe(args, compile_fn, model_kwargs=None, training_settings=None, in
         initial_weights: a ``.keras`` checkpoint to start from.
     """
     kwargs = {"backbone": args.backbone, "input_shape": (args.image_size, args.image_size, 3)}
+    if getattr(args, "weights", None) is not None:
+        kwargs["weights"] = args.weights
     kwargs.update(model_kwargs or {})
     return train(
         args.model_name,
@@ -38,6 +48,7 @@ def train_recipe(args, compile_fn, model_kwargs=None, training_settings=None, in
         zoom_in=args.zoom_in,
         color_jitter=args.color_jitter,
         mixed_precision=args.mixed_precision,
+        freeze_backbone=_freezing(args),
         cpu_replicas=args.cpu_replicas,
         verbose=args.verbose,
         training_settings=training_settings,

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import kzoo.backbones
 import kzoo.data
 from kzoo.data.checkpoint_record import dataset_record
 from kzoo.export.inference import model_input_size, num_external_proposals
@@ -51,6 +52,7 @@ def train(
     initial_weights=None,
     callbacks=(),
     mixed_precision=False,
+    freeze_backbone=None,
 ):
     """Train model ``model_name`` with ``model.fit`` under ``make_strategy``.
 
@@ -84,6 +86,9 @@ def train(
         mixed_precision: build the model under Keras's ``mixed_float16``
             policy on GPUs (with loss scaling) or ``mixed_bfloat16`` on CPUs;
             losses, decoding and exported outputs stay float32.
+        freeze_backbone: None, or how much of a pretrained backbone to
+            freeze for fine-tuning (``kzoo.backbones.freeze_backbone``'s
+            ``up_to``: ``"batch_norm"``, or ``"P2"`` as Detectron does).
 
     Returns:
         (model, history dict). The model is the one ``kzoo.build`` returns
@@ -106,6 +111,8 @@ def train(
         raise ValueError(f"model {model_name!r} has no training graph; training_settings apply to region-based models")
     with strategy.scope(), precision_policy(mixed_precision):
         model = spec.build(**kwargs)
+        if freeze_backbone is not None:
+            kzoo.backbones.freeze_backbone(model, freeze_backbone)
         if initial_weights is not None:
             model.load_weights(initial_weights)
         fit_model = model

@@ -106,12 +106,14 @@ def test_recipe_choices_are_the_builders_vocabularies():
     from kzoo.models.segmentation.unet import UPSAMPLINGS
     from kzoo.models.detection.yolo import HEADS
     from kzoo_cli.main import RECIPES_DIR
-    from kzoo_cli.recipe_args import SEGMENTATION_LOSSES
+    from kzoo.backbones import FREEZE_CHOICES as BACKBONE_FREEZE_CHOICES
+    from kzoo_cli.recipe_args import FREEZE_CHOICES, SEGMENTATION_LOSSES
 
     def recipe(name):
         return runpy.run_path(os.path.join(RECIPES_DIR, f"{name}.py"))
 
     assert SEGMENTATION_LOSSES == LOSSES
+    assert FREEZE_CHOICES == BACKBONE_FREEZE_CHOICES
     assert recipe("classify_localize")["BOX_LOSSES"] == BOX_LOSSES
     assert recipe("deconvnet")["ENCODERS"] == tuple(sorted(ENCODERS))
     assert recipe("deconvnet")["UNPOOLINGS"] == UNPOOLINGS

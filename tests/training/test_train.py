@@ -88,3 +88,14 @@ def test_nan_loss_stops_with_an_error_and_keeps_the_last_good_checkpoint(tmp_pat
     assert (tmp_path / "last.keras").exists()
     last = keras.saving.load_model(tmp_path / "last.keras", safe_mode=True, compile=False)
     assert all(np.all(np.isfinite(w)) for w in last.get_weights())
+
+
+def test_a_frozen_backbone_stays_as_it_was_through_training_and_its_checkpoint(tmp_path):
+    model, _ = train("classifier", str(tmp_path), model_kwargs=SMALL, epochs=1, batch_size=8, steps_per_epoch=2,
+                     validation_steps=1, dataset=DATASET, verbose=0, freeze_backbone="batch_norm")
+    last = keras.saving.load_model(tmp_path / "last.keras", safe_mode=True, compile=False)
+    for trained in (model, last):
+        batch_norms = [w for w in trained.non_trainable_weights if "moving" in w.path]
+        assert batch_norms
+        # In inference mode the statistics never move from their initial zeros and ones.
+        assert all(np.all(np.array(w) == (0.0 if "mean" in w.path else 1.0)) for w in batch_norms)
