@@ -32,7 +32,9 @@ scheduling that makes a step's time differ between two builds of one
 model on this 2-core machine.
 
 ``--profile DIR`` also writes a TensorBoard profiler trace of kzoo's timed
-steps in the last round (open it with TensorBoard's profile plugin), and
+steps in the last round (open it with TensorBoard's profile plugin) and
+prints the share of its op time by kind (convolutions and their gradients,
+batch norm, optimizer, losses), and
 ``--split`` times kzoo's forward pass alone and the gradient step alone on
 one batch, to say where a step goes.
 
@@ -42,6 +44,8 @@ KerasHub is an optional dependency (``pip install kzoo[bench]``).
 """
 
 import argparse
+import collections
+import glob
 import os
 import statistics
 import sys
@@ -112,6 +116,30 @@ def keras_hub_side(size, batch_size, images, jit_compile=False, freeze=None):
         labels[i, : len(element["classes"])] = element["classes"]
     data = tf.data.Dataset.from_tensor_slices((pixels, {"boxes": boxes, "labels": labels}))
     return detector, data.batch(batch_size, drop_remainder=True).repeat().prefetch(tf.data.AUTOTUNE)
+
+
+def op_time_shares(logdir):
+    """Share of the traced TF op time by kind of op, from the newest ``*.xplane.pb`` under ``logdir``."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    space = xplane_pb2.XSpace()
+    with open(sorted(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True))[-1], "rb") as f:
+        space.ParseFromString(f.read())
+    shares = collections.Counter()
+    for plane in space.planes:
+        for line in plane.lines:
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name
+                if ":" not in name or not name.startswith("StatefulPartitionedCall"):
+                    continue  # not an op of the train function
+                op_name, op_type = name.rsplit(":", 1)
+                lower = op_name.lower()
+                kind = ("convolution" if "Conv2D" in op_type else "batch norm" if "_bn" in lower or "batch_norm" in lower
+                        else "optimizer" if "adam" in lower else "loss" if "loss" in lower else "other")
+                gradient = " gradient" if "gradient_tape" in op_name else ""
+                shares[kind + gradient] += event.duration_ps
+    total = sum(shares.values())
+    return {kind: time / total for kind, time in shares.most_common()}
 
 
 def steps_per_second(model, data, steps):
@@ -194,6 +222,8 @@ def main(argv=None):
     if args.fine_tune:
         for name in ("kzoo fine-tune", "keras_hub fine-tune"):
             print(f"{name} / keras_hub: {statistics.median(rates[name]) / statistics.median(rates['keras_hub']):.2f}")
+    if args.profile:
+        print("kzoo's op time: " + ", ".join(f"{kind} {share:.0%}" for kind, share in op_time_shares(args.profile).items()))
     if args.split:
         forward, step = forward_and_gradient_ms(*sides["kzoo"])
         print(f"kzoo, one batch: forward {forward:.0f} ms, whole step {step:.0f} ms "
