@@ -27,9 +27,9 @@ stride-4 stage frozen; kzoo's ``--freeze-backbone P2``); KerasHub's ResNet
 gets the same freezing by hand, as two more sides.
 
 ``--threads N`` sets TF's intra- and inter-op threads (both; before any
-work). With one thread no op runs beside another, which removes the
-scheduling that makes a step's time differ between two builds of one
-model on this 2-core machine.
+work). On a shared 2-core machine a two-thread step's rate follows how
+much of the second core the host lends, up to two times from round to
+round; at one thread the rounds repeat within a few percent.
 
 ``--profile DIR`` also writes a TensorBoard profiler trace of kzoo's timed
 steps in the last round (open it with TensorBoard's profile plugin) and
