@@ -1,6 +1,6 @@
 """Training throughput: kzoo RetinaNet's ``fit`` against KerasHub's RetinaNet ``fit``, in one interleaved run.
 
-Both sides train RetinaNet ResNet-50 FPN (P3-P7, 256 channels, 4-conv
+Both sides train RetinaNet ResNet-50 FPN (or ``--backbone tiny``) (P3-P7, 256 channels, 4-conv
 subnets, 9 anchors, randomly initialized) on the same images and classes:
 the first ``--images`` training images of ``shapes`` (5 classes), resized to
 ``--size`` (256), in batches of ``--batch-size``, with Adam and each
@@ -45,11 +45,13 @@ KerasHub is an optional dependency (``pip install kzoo[bench]``).
 
 import argparse
 import collections
+import functools
 import glob
 import os
 import statistics
 import sys
 import time
+import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -60,7 +62,7 @@ import tensorflow as tf  # noqa: E402
 
 import kzoo  # noqa: E402
 import kzoo.data  # noqa: E402
-from kzoo.backbones import freeze_backbone  # noqa: E402
+from kzoo.backbones import build_backbone, freeze_backbone  # noqa: E402
 from kzoo.models.detection import compile_retinanet, raw_outputs_model  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
@@ -71,11 +73,11 @@ DATASET = "shapes"
 LEARNING_RATE = 1e-4
 
 
-def kzoo_side(size, batch_size, images, jit_compile=False, freeze=None):
+def kzoo_side(size, batch_size, images, jit_compile=False, freeze=None, backbone="resnet50"):
     """kzoo's RetinaNet, compiled, and its training pipeline (targets in tf.data), repeating."""
     keras.utils.set_random_seed(0)
     info = kzoo.data.info(DATASET)
-    model = kzoo.build("retinanet", num_classes=info.num_classes, backbone="resnet50", input_shape=(size, size, 3),
+    model = kzoo.build("retinanet", num_classes=info.num_classes, backbone=backbone, input_shape=(size, size, 3),
                        num_channels=256, num_convs=4)
     if freeze:
         freeze_backbone(model, freeze)
@@ -87,24 +89,30 @@ def kzoo_side(size, batch_size, images, jit_compile=False, freeze=None):
     return trained, data
 
 
-def keras_hub_side(size, batch_size, images, jit_compile=False, freeze=None):
-    """KerasHub's RetinaNetObjectDetector on ResNet-50, compiled with its defaults but kzoo's learning rate, and
-    the same images (absolute yxyx boxes, -1 padding) as a repeating dataset. ``freeze`` freezes its ResNet as
-    ``freeze_backbone`` does kzoo's (by the stride of each layer's output)."""
+def keras_hub_side(size, batch_size, images, jit_compile=False, freeze=None, backbone="resnet50"):
+    """KerasHub's RetinaNetObjectDetector, compiled with its defaults but kzoo's learning rate, and the same
+    images (absolute yxyx boxes, -1 padding) as a repeating dataset. On ResNet-50 its encoder is KerasHub's
+    ``ResNetBackbone``; on ``tiny`` it is kzoo's tiny backbone, handed to KerasHub as its pyramid outputs.
+    ``freeze`` freezes the encoder as ``freeze_backbone`` does kzoo's (by the stride of each layer's output)."""
     import keras_hub
 
     info = kzoo.data.info(DATASET)
-    encoder = keras_hub.models.ResNetBackbone(
-        input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 128, 256, 512],
-        stackwise_num_blocks=[3, 4, 6, 3], stackwise_num_strides=[1, 2, 2, 2], block_type="bottleneck_block",
-        image_shape=(size, size, 3),
-    )
+    if backbone == "resnet50":
+        encoder = keras_hub.models.ResNetBackbone(
+            input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 128, 256, 512],
+            stackwise_num_blocks=[3, 4, 6, 3], stackwise_num_strides=[1, 2, 2, 2], block_type="bottleneck_block",
+            image_shape=(size, size, 3),
+        )
+        pyramid = encoder
+    else:
+        encoder = build_backbone(backbone, (size, size, 3))
+        pyramid = types.SimpleNamespace(inputs=encoder.inputs, pyramid_outputs=encoder.output)
     backbone = keras_hub.models.RetinaNetBackbone(
-        image_encoder=encoder, min_level=3, max_level=7, use_p5=False, image_shape=(size, size, 3)
+        image_encoder=pyramid, min_level=3, max_level=7, use_p5=False, image_shape=(size, size, 3)
     )
     detector = keras_hub.models.RetinaNetObjectDetector(backbone=backbone, num_classes=info.num_classes)
     if freeze:
-        freeze_backbone(encoder, freeze)  # named "res_net_backbone", so it is taken for a backbone
+        freeze_backbone(encoder, freeze)  # named "*_backbone", so it is taken for a backbone
     detector.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), jit_compile=jit_compile)
     elements = list(kzoo.data.load(DATASET, "train").take(images).as_numpy_iterator())
     most = max(len(e["boxes"]) for e in elements)
@@ -161,6 +169,8 @@ def forward_and_gradient_ms(model, data, repeats=5):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--backbone", default="resnet50", choices=("resnet50", "tiny"),
+                        help="ResNet-50 (KerasHub's own ResNet on its side) or kzoo's tiny net on both sides")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--images", type=int, default=64, help="training images (cached in memory)")
     parser.add_argument("--steps", type=int, default=5, help="fit steps per side per round")
@@ -177,20 +187,19 @@ def main(argv=None):
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    sides = {
-        "kzoo": kzoo_side(args.size, args.batch_size, args.images),
-        "keras_hub": keras_hub_side(args.size, args.batch_size, args.images),
-    }
+    kzoo_model = functools.partial(kzoo_side, args.size, args.batch_size, args.images, backbone=args.backbone)
+    hub_model = functools.partial(keras_hub_side, args.size, args.batch_size, args.images, backbone=args.backbone)
+    sides = {"kzoo": kzoo_model(), "keras_hub": hub_model()}
     if args.xla:
-        sides["kzoo + XLA"] = kzoo_side(args.size, args.batch_size, args.images, jit_compile=True)
-        sides["keras_hub + XLA"] = keras_hub_side(args.size, args.batch_size, args.images, jit_compile=True)
+        sides["kzoo + XLA"] = kzoo_model(jit_compile=True)
+        sides["keras_hub + XLA"] = hub_model(jit_compile=True)
     if args.mixed_precision:
         with precision_policy(True):
-            sides["kzoo mixed"] = kzoo_side(args.size, args.batch_size, args.images)
-            sides["keras_hub mixed"] = keras_hub_side(args.size, args.batch_size, args.images)
+            sides["kzoo mixed"] = kzoo_model()
+            sides["keras_hub mixed"] = hub_model()
     if args.fine_tune:
-        sides["kzoo fine-tune"] = kzoo_side(args.size, args.batch_size, args.images, freeze="P2")
-        sides["keras_hub fine-tune"] = keras_hub_side(args.size, args.batch_size, args.images, freeze="P2")
+        sides["kzoo fine-tune"] = kzoo_model(freeze="P2")
+        sides["keras_hub fine-tune"] = hub_model(freeze="P2")
     for model, data in sides.values():  # tracing and the first steps, untimed
         steps_per_second(model, data, 2)
     rates = {name: [] for name in sides}
@@ -202,7 +211,7 @@ def main(argv=None):
             rates[name].append(steps_per_second(model, data, args.steps))
             if profiling:
                 tf.profiler.experimental.stop()
-    print(f"RetinaNet ResNet-50 FPN, {args.size}x{args.size}, batch {args.batch_size}, {DATASET} "
+    print(f"RetinaNet {args.backbone} FPN, {args.size}x{args.size}, batch {args.batch_size}, {DATASET} "
           f"({kzoo.data.info(DATASET).num_classes} classes), {args.steps} fit steps per side per round, "
           f"{args.rounds} rounds in alternation")
     print(f"{'':<20} {'steps/s median':>14} {'min':>7} {'max':>7} {'images/s':>9} {'trained weights':>16}")

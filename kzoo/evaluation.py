@@ -125,9 +125,10 @@ def save_examples(elements, predictions, path, dataset, count=6):
     pairs = list(zip(elements, predictions))[:count]
     if pairs and "segmentation_mask" in pairs[0][1]:
         rows = [
-            [lambda ax, e=e: show_element(ax, {"image": e["image"]}) for e, _ in pairs],
-            [lambda ax, e=e: _show_labels(ax, e["image"], e["segmentation"]) for e, _ in pairs],
-            [lambda ax, e=e, p=p: _show_labels(ax, e["image"], p["segmentation_mask"]) for e, p in pairs],
+            [lambda ax, e=e: show_element(ax, {"image": e["image"]}, title="image") for e, _ in pairs],
+            [lambda ax, e=e: _show_labels(ax, e["image"], e["segmentation"], "truth") for e, _ in pairs],
+            [lambda ax, e=e, p=p: _show_labels(ax, e["image"], p["segmentation_mask"], "prediction")
+             for e, p in pairs],
         ]
     else:
         info = kzoo.data.info(dataset)
@@ -139,12 +140,13 @@ def save_examples(elements, predictions, path, dataset, count=6):
     return save_grid([fn for row in rows for fn in row], path, columns=max(len(pairs), 1))
 
 
-def _show_labels(ax, image, label_map):
+def _show_labels(ax, image, label_map, title):
     from kzoo.viz import draw
 
     faded = 0.3 * np.asarray(image, np.float32) + 0.7 * 255.0
     ax.imshow(faded.astype(np.uint8))
     draw.overlay_segmentation(ax, label_map, alpha=0.9)
+    ax.set_title(title, fontsize=8)
     ax.set_axis_off()
 
 

@@ -61,7 +61,7 @@ def _cmd_datasets(args):
     info = kzoo.data.info(args.name)
     elements = list(kzoo.data.load(args.name, split=args.split).take(args.count).as_numpy_iterator())
     draw_fns = [
-        (lambda ax, e=e: show_element(ax, e, info.class_names, info.skeleton)) for e in elements
+        (lambda ax, e=e: show_element(ax, e, info.class_names, info.skeleton, title="truth")) for e in elements
     ]
     save_grid(draw_fns, args.out)
     print(f"wrote {args.out} ({len(elements)} samples of {args.name}/{args.split})")
@@ -106,8 +106,13 @@ def _checkpoint_dataset(model, path, requested):
     from kzoo.data.checkpoint_record import read_record, resolve_dataset
     from kzoo.models.registry import spec_of
 
-    return resolve_dataset(requested, read_record(path), spec_of(model).dataset,
-                           lambda name: kzoo.data.info(name).class_names)
+    record = read_record(path)
+    dataset = resolve_dataset(requested, record, spec_of(model).dataset, lambda name: kzoo.data.info(name).class_names)
+    if record is None and requested is None:
+        # Not an error (checkpoints saved outside kzoo's training have no record), but never a silent choice.
+        print(f"kzoo: note: {path} does not record its dataset (it was not saved by kzoo's training); using the "
+              f"classes of {dataset}. Pass --dataset to choose.", file=sys.stderr)
+    return dataset
 
 
 def _cmd_train(args, extra):

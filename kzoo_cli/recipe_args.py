@@ -15,6 +15,7 @@ lines say so.
 """
 
 import argparse
+import sys
 
 from kzoo_cli.argtypes import at_least_one, fraction, positive_float, positive_int
 
@@ -47,12 +48,26 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 class RecipeParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose help shows every option's default, even of options without help text."""
+    """An ``ArgumentParser`` whose help shows every option's default, even of options without help text.
+
+    Options given before ``--help`` become the defaults it shows: ``kzoo train
+    fcn16s --help`` runs the FCN recipe with ``--variant 16s --help`` and
+    shows 16s as the default.
+    """
 
     def add_argument(self, *args, **kwargs):
         if not kwargs.get("help") and _has_default(kwargs.get("default")):
             kwargs["help"] = "(default: %(default)s)"
         return super().add_argument(*args, **kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        if "-h" in args or "--help" in args:
+            given, _ = super().parse_known_args([a for a in args if a not in ("-h", "--help")])
+            for action in self._actions:
+                if action.dest != "help" and hasattr(given, action.dest):
+                    action.default = getattr(given, action.dest)
+        return super().parse_known_args(args, namespace)
 
 
 def recipe_parser(

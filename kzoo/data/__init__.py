@@ -39,6 +39,7 @@ files themselves: ``kzoo.data.coco``. Batching and augmentation:
 
 import dataclasses
 import importlib
+import os
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -102,6 +103,12 @@ def _builtin(name):
 
 
 def _check_name(name):
+    if isinstance(name, str) and name.endswith(".json") and os.path.isfile(name):
+        raise ValueError(
+            f"{name} is a json file: name a COCO dataset by its folder "
+            f"({os.path.dirname(os.path.abspath(name))}), which holds train.json, validation.json or val.json, "
+            "test.json, and the images (in images/ or beside the json files)"
+        )
     if name not in tfds_names.NAMES:
         raise ValueError(
             f"Unknown dataset {name!r}: not a folder, a built-in or a TFDS name; known: "

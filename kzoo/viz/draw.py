@@ -34,8 +34,9 @@ def draw_boxes(ax, boxes, classes, height, width, class_names=None, scores=None)
 
     Captions sit on each box's top-left corner. Where several boxes share a
     corner (one box predicted as several classes), their captions stack
-    upwards in order of score: the most likely one sits on the box and reads
-    first, and none hides another.
+    downwards in order of score: the most likely one sits on the box's edge
+    and reads first, the others follow inside the box, and none hides
+    another.
     """
     from matplotlib.patches import Rectangle
 
@@ -52,9 +53,9 @@ def draw_boxes(ax, boxes, classes, height, width, class_names=None, scores=None)
         caption = class_label(class_names, class_id)
         if scores is not None:
             caption += f" {float(scores[i]):.2f}"
-        below = sum(abs(x - xmin) <= _SAME_CORNER_PX and abs(y - ymin) <= _SAME_CORNER_PX for x, y in corners)
+        above = sum(abs(x - xmin) <= _SAME_CORNER_PX and abs(y - ymin) <= _SAME_CORNER_PX for x, y in corners)
         corners.append((xmin, ymin))
-        ax.annotate(caption, (xmin, ymin), xytext=(0, below * _CAPTION_STEP_POINTS), textcoords="offset points",
+        ax.annotate(caption, (xmin, ymin), xytext=(0, -above * _CAPTION_STEP_POINTS), textcoords="offset points",
                     fontsize=6, color="white", va="bottom",
                     bbox={"facecolor": edge, "alpha": 0.8, "pad": 1, "linewidth": 0})
 

@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 
@@ -7,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 import kzoo
+import kzoo.data
 from kzoo_cli import build_parser, main
 
 SUBCOMMANDS = ["models", "backbones", "datasets", "train", "evaluate", "export", "predict", "quickstart"]
@@ -125,21 +127,23 @@ def test_recipe_choices_are_the_builders_vocabularies():
 # name, a metric the table prints, the pictures, rows of examples.png (label maps: image, truth,
 # prediction; otherwise truth, prediction)
 EVALUATED = [
-    ("unet", "mean_iou", ["confusion_matrix.png", "examples.png"], 3),
-    ("ssd", "AP50", ["examples.png"], 2),
-    ("mask_rcnn", "mask_AP", ["examples.png"], 2),
+    ("unet", "shapes/tiny", "mean_iou", ["confusion_matrix.png", "examples.png"], 3),
+    ("ssd", "shapes/tiny", "AP50", ["examples.png"], 2),
+    ("mask_rcnn", "shapes/tiny", "mask_AP", ["examples.png"], 2),
+    ("keypoint_rcnn", "stick_figures/tiny", "keypoint_AP", ["examples.png"], 2),
 ]
 
 
-@pytest.mark.parametrize("name,metric,pictures,rows", EVALUATED)
+@pytest.mark.parametrize("name,dataset,metric,pictures,rows", EVALUATED)
 def test_evaluate_writes_the_table_and_pictures_of_truth_against_predictions(
-    name, metric, pictures, rows, tmp_path, capsys
+    name, dataset, metric, pictures, rows, tmp_path, capsys
 ):
-    model = kzoo.build(name, num_classes=5, backbone="tiny", input_shape=(128, 128, 3))
+    num_classes = len(kzoo.data.info(dataset).class_names)
+    model = kzoo.build(name, num_classes=num_classes, backbone="tiny", input_shape=(128, 128, 3))
     checkpoint = str(tmp_path / f"{name}.keras")
     model.save(checkpoint)
     out = tmp_path / "evaluation"
-    main(["evaluate", checkpoint, "--dataset", "shapes/tiny", "--limit", "3", "--out", str(out)])
+    main(["evaluate", checkpoint, "--dataset", dataset, "--limit", "3", "--out", str(out)])
     printed = capsys.readouterr().out
     assert metric in printed and "examples.png" in printed
     assert sorted(os.listdir(out)) == pictures
@@ -156,6 +160,24 @@ def test_every_registered_model_trains_by_its_name_and_its_help_shows_defaults(c
         assert exit_info.value.code == 0, name
         help_text = capsys.readouterr().out
         assert "--epochs" in help_text and "(default: " in help_text, name
+
+
+def test_an_alias_help_shows_the_aliased_values_as_defaults(capsys):
+    for alias, option, value in (("fcn16s", "--variant", "16s"), ("fcn32s", "--variant", "32s"),
+                                 ("ssdlite", "--separable", "True")):
+        with pytest.raises(SystemExit):
+            main(["train", alias, "--help"])
+        help_text = " ".join(capsys.readouterr().out.split())
+        # The option's own help text (up to the next option) ends with the aliased value as its default.
+        assert re.search(rf" {option}\b(?:(?! --).)*\(default: {value}\)", help_text), alias
+
+
+def test_a_checkpoint_without_a_dataset_record_says_which_classes_it_uses(tmp_path, capsys):
+    model = kzoo.build("ssd", num_classes=3, backbone="tiny", input_shape=(128, 128, 3))
+    checkpoint = str(tmp_path / "ssd.keras")
+    model.save(checkpoint)  # saved outside kzoo's training: no record
+    main(["export", checkpoint, "--name", "ssd", "--out", str(tmp_path / "served")])
+    assert "does not record its dataset" in capsys.readouterr().err
 
 
 def test_train_alone_lists_the_names(capsys):

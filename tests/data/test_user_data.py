@@ -95,6 +95,10 @@ def test_what_is_not_there_is_named(tmp_path):
         kzoo.data.load(pets, "test")
     with pytest.raises(ValueError, match="not a folder, a built-in or a TFDS name"):
         kzoo.data.info(str(tmp_path / "missing_folder"))
+    # A json file is not a dataset: the answer names the folder to pass instead.
+    for call in (kzoo.data.info, kzoo.data.load):
+        with pytest.raises(ValueError, match=f"name a COCO dataset by its folder \\({coco_folder}\\)"):
+            call(os.path.join(coco_folder, "train.json"))
 
 
 def test_splits_with_other_categories_are_refused(tmp_path):
