@@ -110,6 +110,27 @@ def test_tflite_matches_saved_model_and_keeps_labels(model, images, export_dir, 
     np.testing.assert_array_equal(a["classes"], b["classes"])
 
 
+def test_tflite_predictors_run_on_every_core_unless_told(model, images, tmp_path, monkeypatch):
+    import ai_edge_litert.interpreter as litert
+
+    from kzoo.export.predictor import usable_cores
+
+    threads = []
+    real = litert.Interpreter
+
+    def recording(*args, **kwargs):
+        threads.append(kwargs.get("num_threads"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(litert, "Interpreter", recording)
+    path = export_tflite(model, str(tmp_path / "classifier.tflite"))
+    every_core, one = load_predictor(path), load_predictor(path, num_threads=1)
+    # LiteRT's own default is one thread; kzoo asks for every core this process may use.
+    assert threads == [usable_cores(), 1] and every_core.num_threads == usable_cores()
+    np.testing.assert_allclose(every_core.predict(images)["probabilities"], one.predict(images)["probabilities"],
+                               atol=1e-6)
+
+
 @pytest.mark.parametrize("quantize", ["float16", "int8"])
 def test_quantized_tflite_runs(model, images, tmp_path, quantize):
     representative = list(np.random.default_rng(1).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8))
