@@ -22,7 +22,9 @@ The sides are called in alternation over ``--repeats`` rounds (one shared
 timing loop) and reported as median, min and max, with the ratio of the
 medians. With ``--saved-model`` kzoo's exported SavedModel
 (``serving_default``: uint8 input, resize, checks) joins the loop, to show
-what serving adds. Achieved GFLOP/s: each model's forward FLOPs (TF profiler
+what serving adds; with ``--tflite`` its float32 TFLite file (uint8 input,
+XNNPACK on every core, as kzoo's predictors run it) joins too, checked to
+return the same 100 detections. Achieved GFLOP/s: each model's forward FLOPs (TF profiler
 on the graph) over its latency, against a 2048 x 2048 float32 matmul timed
 in the same loop.
 
@@ -34,7 +36,7 @@ With ``--mixed-precision`` both are also built under Keras's mixed policy
 (bfloat16 compute on CPUs, as kzoo's ``--mixed-precision``), two more sides
 of the same loop doing the same work.
 
-    python benchmarks/latency.py [--repeats 20] [--saved-model] [--mixed-precision] [--skip-sliding-window]
+    python benchmarks/latency.py [--repeats 20] [--saved-model] [--tflite] [--mixed-precision] [--skip-sliding-window]
 
 KerasHub is an optional dependency (``pip install kzoo[bench]``).
 """
@@ -168,7 +170,7 @@ def _spread(values):
     return statistics.median(values), min(values), max(values)
 
 
-def retinanet_comparison(repeats, saved_model, mixed=False):
+def retinanet_comparison(repeats, saved_model, mixed=False, tflite=False):
     model, kzoo_predict, kzoo_raw = kzoo_retinanet_same_work()
     hub_model, hub_predict, hub_raw = keras_hub_retinanet()
     sides = {"kzoo": (kzoo_predict, kzoo_raw, "class_logits"), "keras_hub": (hub_predict, hub_raw, "cls_logits")}
@@ -190,6 +192,18 @@ def retinanet_comparison(repeats, saved_model, mixed=False):
         serving = tf.saved_model.load(directory).signatures["serving_default"]
         pixels = tf.constant(image.astype(np.uint8))
         paths["kzoo_saved_model (uint8, resize, checks)"] = lambda: serving(images=pixels)
+    if tflite:
+        from ai_edge_litert.interpreter import Interpreter
+
+        from kzoo.export import export_tflite
+        from kzoo.export.predictor import usable_cores
+
+        path = export_tflite(model, os.path.join(tempfile.mkdtemp(), "retinanet.tflite"))
+        runner = Interpreter(model_path=path, num_threads=usable_cores()).get_signature_runner()
+        pixels = image.astype(np.uint8)
+        if int(runner(images=pixels)["num_detections"][0]) != DETECTIONS:
+            raise SystemExit("not the same work: the TFLite file does not return every detection")
+        paths[f"kzoo_tflite fp32 ({usable_cores()} threads)"] = lambda: runner(images=pixels)
     paths["matmul 2048^2"] = matmul_fn()
     # One shared loop, sides in alternation: load from other processes hits all alike.
     latency = {name: _spread([ms / 1e3 for ms in t]) for name, t in interleaved_times_ms(paths, repeats, 2).items()}
@@ -250,6 +264,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--size", type=int, default=640, help="RetinaNet's image side (a multiple of 128)")
     parser.add_argument("--saved-model", action="store_true", help="also time the exported SavedModel")
+    parser.add_argument("--tflite", action="store_true",
+                        help="also time kzoo's float32 TFLite file (XNNPACK, one thread per core)")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="also time both built under the mixed policy (bfloat16 compute on CPUs)")
     parser.add_argument("--skip-retinanet", action="store_true")
@@ -257,7 +273,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     SIZE = args.size
     if not args.skip_retinanet:
-        retinanet_comparison(args.repeats, args.saved_model, args.mixed_precision)
+        retinanet_comparison(args.repeats, args.saved_model, args.mixed_precision, args.tflite)
     if not args.skip_sliding_window:
         sliding_window_cost(args.repeats)
 

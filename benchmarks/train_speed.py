@@ -31,6 +31,11 @@ work). On a shared 2-core machine a two-thread step's rate follows how
 much of the second core the host lends, up to two times from round to
 round; at one thread the rounds repeat within a few percent.
 
+The run ends with the arithmetic rate each side reaches (a step counted
+as three forward passes of kzoo's model, FLOPs from TF's graph profiler)
+against a 2048 x 2048 float32 matmul at the same threads: how far any
+library could go on this machine (sides that train every layer only).
+
 ``--profile DIR`` also writes a TensorBoard profiler trace of kzoo's timed
 steps in the last round (open it with TensorBoard's profile plugin) and
 prints the share of its op time by kind (convolutions and their gradients,
@@ -67,7 +72,7 @@ from kzoo.models.detection import compile_retinanet, raw_outputs_model  # noqa: 
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
 from kzoo.training.trainer import precision_policy  # noqa: E402
-from kzoo.tradeoffs.measure import interleaved_times_ms  # noqa: E402
+from kzoo.tradeoffs.measure import MATMUL_FLOPS, function_flops, interleaved_times_ms, matmul_fn  # noqa: E402
 
 DATASET = "shapes"
 LEARNING_RATE = 1e-4
@@ -231,6 +236,19 @@ def main(argv=None):
     if args.fine_tune:
         for name in ("kzoo fine-tune", "keras_hub fine-tune"):
             print(f"{name} / keras_hub: {statistics.median(rates[name]) / statistics.median(rates['keras_hub']):.2f}")
+    # The arithmetic bound: a step is about three forward passes (the backward pass computes two products per
+    # forward one), against a large matmul's rate at the same threads.
+    model = sides["kzoo"][0]
+    forward = function_flops(lambda x: model(x, training=False),
+                             [tf.TensorSpec((args.batch_size, args.size, args.size, 3), tf.float32)])
+    matmul = MATMUL_FLOPS / statistics.median(interleaved_times_ms({"matmul": matmul_fn()}, 10, 2)["matmul"]) / 1e6
+    print(f"a kzoo step: about {3 * forward / 1e9:.0f} GFLOP (3 x the forward's {forward / 1e9:.0f}); "
+          f"matmul 2048^2 at the same threads, after the rounds: {matmul:.0f} GFLOP/s")
+    for name, values in rates.items():
+        if "fine-tune" in name:
+            continue  # its frozen layers skip part of the backward pass: three forward passes overcount it
+        print(f"  {name}: about {3 * forward * statistics.median(values) / 1e9:.0f} GFLOP/s "
+              f"({3 * forward * statistics.median(values) / 1e9 / matmul:.0%} of the matmul's)")
     if args.profile:
         print("kzoo's op time: " + ", ".join(f"{kind} {share:.0%}" for kind, share in op_time_shares(args.profile).items()))
     if args.split:

@@ -16,6 +16,11 @@ def test_full_integer_tflite_keeps_the_threshold(tmp_path):
     images = [rng.integers(0, 255, (64, 64, 3), dtype=np.uint8) for _ in range(8)]
     assert int(make_inference_fn(model)(images[0][None])["num_detections"][0]) == 0
     path = export_tflite(model, str(tmp_path / "int8.tflite"), quantize="int8", representative_data=images)
+    from ai_edge_litert.interpreter import Interpreter
+
+    # A detector's full-integer file takes the raw uint8 pixels, as a classifier's does (scale 1, zero point 0).
+    details = Interpreter(model_path=path).get_signature_runner().get_input_details()["images"]
+    assert details["dtype"] == np.uint8 and details["quantization"] == (1.0, 0)
     out = load_predictor(path).predict(images[0][None])
     assert int(out["num_detections"][0]) == 0
     np.testing.assert_array_equal(out["detection_scores"], 0.0)

@@ -108,13 +108,14 @@ def test_bad_settings_are_refused_by_name():
 
 
 @pytest.mark.slow  # Mask R-CNN's two-replica test runs the same RPN and RoI stages in the default suite
-def test_recipe_trains_on_two_replicas_and_reports_the_four_losses(tmp_path):
+@pytest.mark.parametrize("name, head", [("faster_rcnn", ["--fc", "32"]), ("rfcn", ["--bins", "3"])])
+def test_recipe_trains_on_two_replicas_and_reports_the_four_losses(name, head, tmp_path):
     out = tmp_path / "run"
     command = [
-        sys.executable, os.path.join(REPO, "recipes", "faster_rcnn.py"), "--cpu-replicas", "2",
+        sys.executable, os.path.join(REPO, "recipes", f"{name}.py"), "--cpu-replicas", "2",
         "--dataset", "shapes/tiny", "--image-size", "64", "--epochs", "1", "--steps-per-epoch", "2",
-        "--batch-size", "4", "--validation-steps", "1", "--channels", "16", "--fc", "32", "--proposals", "20",
-        "--train-proposals", "20", "--rois", "8", "--out", str(out), "--verbose", "0",
+        "--batch-size", "4", "--validation-steps", "1", "--channels", "16", "--proposals", "20",
+        "--train-proposals", "20", "--rois", "8", "--out", str(out), "--verbose", "0", *head,
     ]
     subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     record = json.loads((out / "history.json").read_text())
