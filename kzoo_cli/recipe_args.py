@@ -19,10 +19,10 @@ import sys
 
 from kzoo_cli.argtypes import at_least_one, fraction, positive_float, positive_int
 
-# Option vocabularies of the models (kept equal to the builders' by tests/cli/test_recipe_help.py).
+# Option vocabularies of the models (kept equal to the builders' by tests/cli/test_cli.py).
 SEGMENTATION_LOSSES = ("cross_entropy", "dice", "cross_entropy_dice")
 
-# kzoo.backbones.freezing.FREEZE_CHOICES, kept equal by tests/cli/test_recipe_help.py.
+# kzoo.backbones.freezing.FREEZE_CHOICES, kept equal by tests/cli/test_cli.py.
 FREEZE_CHOICES = ("batch_norm", "P2", "P3", "P4", "P5")
 
 SMALLER_THAN_PAPER = (
