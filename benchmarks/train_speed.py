@@ -28,7 +28,7 @@ gets the same freezing by hand, as two more sides.
 
 ``--threads N`` sets TF's intra- and inter-op threads (both; before any
 work). On a shared 2-core machine a two-thread step's rate follows how
-much of the second core the host lends, up to two times from round to
+much of the second core the host lends, up to 1.4 times from round to
 round; at one thread the rounds repeat within a few percent.
 
 The run ends with the arithmetic rate each side reaches (a step counted
