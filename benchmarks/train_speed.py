@@ -37,9 +37,10 @@ against a 2048 x 2048 float32 matmul at the same threads: how far any
 library could go on this machine (sides that train every layer only).
 
 ``--profile DIR`` also writes a TensorBoard profiler trace of kzoo's timed
-steps in the last round (open it with TensorBoard's profile plugin) and
-prints the share of its op time by kind (convolutions and their gradients,
-batch norm, optimizer, losses), and
+steps in the last round (``--profile-side`` picks another side; open it
+with TensorBoard's profile plugin) and prints the share of its op time by
+kind (convolutions and their gradients, batch norm, optimizer, losses) and
+by TF op type, and
 ``--split`` times kzoo's forward pass alone and the gradient step alone on
 one batch, to say where a step goes.
 
@@ -68,6 +69,7 @@ import tensorflow as tf  # noqa: E402
 import kzoo  # noqa: E402
 import kzoo.data  # noqa: E402
 from kzoo.backbones import build_backbone, freeze_backbone  # noqa: E402
+from kzoo.layers import FusedBatchNormalization  # noqa: E402
 from kzoo.models.detection import compile_retinanet, raw_outputs_model  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
@@ -97,7 +99,8 @@ def kzoo_side(size, batch_size, images, jit_compile=False, freeze=None, backbone
 def keras_hub_side(size, batch_size, images, jit_compile=False, freeze=None, backbone="resnet50"):
     """KerasHub's RetinaNetObjectDetector, compiled with its defaults but kzoo's learning rate, and the same
     images (absolute yxyx boxes, -1 padding) as a repeating dataset. On ResNet-50 its encoder is KerasHub's
-    ``ResNetBackbone``; on ``tiny`` it is kzoo's tiny backbone, handed to KerasHub as its pyramid outputs.
+    ``ResNetBackbone``; on ``tiny`` it is kzoo's tiny backbone with Keras's batch norm layers (as KerasHub
+    would build it), handed to KerasHub as its pyramid outputs.
     ``freeze`` freezes the encoder as ``freeze_backbone`` does kzoo's (by the stride of each layer's output)."""
     import keras_hub
 
@@ -110,7 +113,7 @@ def keras_hub_side(size, batch_size, images, jit_compile=False, freeze=None, bac
         )
         pyramid = encoder
     else:
-        encoder = build_backbone(backbone, (size, size, 3))
+        encoder = _with_keras_batch_norm(build_backbone(backbone, (size, size, 3)))
         pyramid = types.SimpleNamespace(inputs=encoder.inputs, pyramid_outputs=encoder.output)
     backbone = keras_hub.models.RetinaNetBackbone(
         image_encoder=pyramid, min_level=3, max_level=7, use_p5=False, image_shape=(size, size, 3)
@@ -131,14 +134,27 @@ def keras_hub_side(size, batch_size, images, jit_compile=False, freeze=None, bac
     return detector, data.batch(batch_size, drop_remainder=True).repeat().prefetch(tf.data.AUTOTUNE)
 
 
+def _with_keras_batch_norm(net):
+    """kzoo's tiny backbone with Keras's own batch norm layers, as KerasHub would build it."""
+    def clone(layer):
+        if isinstance(layer, FusedBatchNormalization):
+            return keras.layers.BatchNormalization.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(net, clone_function=clone)
+    copy.set_weights(net.get_weights())
+    return copy
+
+
 def op_time_shares(logdir):
-    """Share of the traced TF op time by kind of op, from the newest ``*.xplane.pb`` under ``logdir``."""
+    """Shares of the traced TF op time by kind of op and by op type, from the newest ``*.xplane.pb`` under
+    ``logdir``."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     space = xplane_pb2.XSpace()
     with open(sorted(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True))[-1], "rb") as f:
         space.ParseFromString(f.read())
-    shares = collections.Counter()
+    shares, by_type = collections.Counter(), collections.Counter()
     for plane in space.planes:
         for line in plane.lines:
             for event in line.events:
@@ -151,8 +167,10 @@ def op_time_shares(logdir):
                         else "optimizer" if "adam" in lower else "loss" if "loss" in lower else "other")
                 gradient = " gradient" if "gradient_tape" in op_name else ""
                 shares[kind + gradient] += event.duration_ps
+                by_type[op_type] += event.duration_ps
     total = sum(shares.values())
-    return {kind: time / total for kind, time in shares.most_common()}
+    return ({kind: time / total for kind, time in shares.most_common()},
+            {kind: time / total for kind, time in by_type.most_common()})
 
 
 def steps_per_second(model, data, steps):
@@ -181,6 +199,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=5, help="fit steps per side per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", default=None, help="write a profiler trace of kzoo's last timed steps here")
+    parser.add_argument("--profile-side", default="kzoo", help="the side --profile traces (for example 'kzoo mixed')")
     parser.add_argument("--split", action="store_true", help="also time kzoo's forward pass and gradient step")
     parser.add_argument("--xla", action="store_true", help="also run both with jit_compile=True")
     parser.add_argument("--mixed-precision", action="store_true", help="also run both under the mixed policy")
@@ -210,7 +229,7 @@ def main(argv=None):
     rates = {name: [] for name in sides}
     for round_index in range(args.rounds):
         for name, (model, data) in sides.items():
-            profiling = args.profile and name == "kzoo" and round_index == args.rounds - 1
+            profiling = args.profile and name == args.profile_side and round_index == args.rounds - 1
             if profiling:
                 tf.profiler.experimental.start(args.profile)
             rates[name].append(steps_per_second(model, data, args.steps))
@@ -250,7 +269,9 @@ def main(argv=None):
         print(f"  {name}: about {3 * forward * statistics.median(values) / 1e9:.0f} GFLOP/s "
               f"({3 * forward * statistics.median(values) / 1e9 / matmul:.0%} of the matmul's)")
     if args.profile:
-        print("kzoo's op time: " + ", ".join(f"{kind} {share:.0%}" for kind, share in op_time_shares(args.profile).items()))
+        shares, by_type = op_time_shares(args.profile)
+        print(f"{args.profile_side}'s op time: " + ", ".join(f"{kind} {share:.0%}" for kind, share in shares.items()))
+        print("  by op type: " + ", ".join(f"{kind} {share:.0%}" for kind, share in by_type.items() if share >= 0.01))
     if args.split:
         forward, step = forward_and_gradient_ms(*sides["kzoo"])
         print(f"kzoo, one batch: forward {forward:.0f} ms, whole step {step:.0f} ms "

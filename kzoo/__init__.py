@@ -5,11 +5,12 @@
 >>> model = kzoo.build("classifier", num_classes=10, backbone="tiny", input_shape=(64, 64, 3))
 """
 
-# Importing kzoo registers every serializable class (layers, losses, metrics)
+# Importing kzoo registers every serializable class (layers, losses, metrics, optimizers)
 # so that any kzoo checkpoint loads with keras.saving.load_model(safe_mode=True).
 import kzoo.layers  # noqa: F401
 import kzoo.losses  # noqa: F401
 import kzoo.metrics  # noqa: F401
+import kzoo.optimizers  # noqa: F401
 from kzoo.models import build, list_models
 
 __version__ = "0.1.0"

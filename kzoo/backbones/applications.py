@@ -11,6 +11,7 @@ import math
 
 import keras
 
+from kzoo.backbones.fused import fuse_batch_norms
 from kzoo.layers.image_preprocessing import ImagePreprocessing
 
 # name -> (keras.applications constructor, preprocessing mode of its ImageNet weights)
@@ -105,7 +106,8 @@ def build_application_features(name, input_shape, weights=None):
     if height is None:
         probe = constructor(include_top=False, weights=None, input_shape=(_PROBE_SIZE, _PROBE_SIZE, 3))
         level_indices = _level_layer_indices(probe, _PROBE_SIZE)
-    net = constructor(include_top=False, weights=weights, input_shape=tuple(input_shape))
+    # Keras's batch norm layers become kzoo's fused one: same outputs, faster training steps.
+    net = fuse_batch_norms(constructor(include_top=False, weights=weights, input_shape=tuple(input_shape)))
     if height is not None:
         level_indices = _level_layer_indices(net, height)
     features = keras.Model(

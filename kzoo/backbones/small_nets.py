@@ -3,6 +3,7 @@
 import keras
 from keras import layers
 
+from kzoo.layers.fused_batch_normalization import FusedBatchNormalization
 from kzoo.layers.image_preprocessing import ImagePreprocessing
 
 
@@ -21,11 +22,11 @@ def build_alexnet_features(input_shape):
     images = keras.Input(input_shape, name="images")
     x = ImagePreprocessing("unit", name="preprocess")(images)
     x = _conv(x, 96, 11, 4, "conv1")
-    x = layers.BatchNormalization(name="bn1")(x)
+    x = FusedBatchNormalization(name="bn1")(x)
     p2 = x
     x = layers.MaxPooling2D(3, 2, padding="same", name="pool1")(x)
     x = _conv(x, 256, 5, 1, "conv2")
-    p3 = layers.BatchNormalization(name="bn2")(x)
+    p3 = FusedBatchNormalization(name="bn2")(x)
     x = layers.MaxPooling2D(3, 2, padding="same", name="pool2")(p3)
     x = _conv(x, 384, 3, 1, "conv3")
     x = _conv(x, 384, 3, 1, "conv4")
@@ -47,7 +48,7 @@ def build_tiny_features(input_shape):
         for step, strides in ((1, 2), (2, 1)):
             name = f"conv{level}_{step}"
             x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False, name=name)(x)
-            x = layers.BatchNormalization(name=f"{name}_bn")(x)
+            x = FusedBatchNormalization(name=f"{name}_bn")(x)
             x = layers.ReLU(name=f"{name}_relu")(x)
         if level >= 2:
             features[f"P{level}"] = x

@@ -11,6 +11,7 @@ from kzoo.layers.box_matcher import BoxMatcher
 from kzoo.layers.default_boxes import DefaultBoxes
 from kzoo.layers.detection_decoder import DetectionDecoder
 from kzoo.layers.feature_pyramid import FeaturePyramid
+from kzoo.layers.fused_batch_normalization import FusedBatchNormalization
 from kzoo.layers.bed_of_nails_unpooling_2d import BedOfNailsUnpooling2D
 from kzoo.layers.keypoint_decoder import KeypointDecoder
 from kzoo.layers.mask_decoder import MaskDecoder

@@ -6,6 +6,7 @@ from keras import layers
 
 from kzoo.backbones import build_backbone
 from kzoo.metrics.replica_usage import ReplicaUsage
+from kzoo.optimizers import FusedAdam
 
 
 def build_classifier(num_classes, backbone="tiny", input_shape=(64, 64, 3), weights=None, dropout=0.2, hidden_units=0):
@@ -50,7 +51,7 @@ def compile_classifier(model, strategy=None, learning_rate=2e-3):
     if strategy is not None:
         metrics.append(ReplicaUsage(strategy.num_replicas_in_sync))
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=FusedAdam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=metrics,
     )

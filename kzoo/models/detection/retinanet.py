@@ -11,6 +11,7 @@ from kzoo.losses import FocalLoss, SmoothL1Loss
 from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
 from kzoo.ops import anchors as anchor_ops
+from kzoo.optimizers import FusedAdam
 
 MIN_LEVEL, MAX_LEVEL = 3, 7
 # The paper's anchors: base size 4 x stride on P3-P7, 3 scales, 3 aspect ratios (A = 9).
@@ -184,7 +185,7 @@ def compile_retinanet(model, strategy=None, learning_rate=1e-3, smooth_l1_beta=0
     """
     metrics = {"class_logits": [ReplicaUsage(strategy.num_replicas_in_sync)]} if strategy is not None else None
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=10.0),
+        optimizer=FusedAdam(learning_rate, global_clipnorm=10.0),
         loss={
             "box_deltas": SmoothL1Loss(beta=smooth_l1_beta),
             "class_logits": FocalLoss(alpha=alpha, gamma=gamma),

@@ -4,11 +4,13 @@ import keras
 from keras import layers
 
 from kzoo.layers import DetectionDecoder, ImagePreprocessing, SlidingWindows
+from kzoo.layers.fused_batch_normalization import FusedBatchNormalization
 from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
 from kzoo.models.detection.image_pyramid import ImagePyramid
 from kzoo.models.detection.multibox_loss import HardNegativeSoftmaxLoss
 from kzoo.ops import anchors as anchor_ops
+from kzoo.optimizers import FusedAdam
 
 WINDOW = 32  # crop side in pixels of the (rescaled) image
 STRIDE = 8  # crop step: the classifier's total stride
@@ -66,7 +68,7 @@ def build_crop_classifier(num_classes, backbone="tiny"):
     x = ImagePreprocessing("unit", name="preprocess")(images)
     for i, (width, kernel, stride) in enumerate(zip(widths, (4, 3, 3, 3), (2, 2, 2, 1))):
         x = layers.Conv2D(width, kernel, strides=stride, padding="valid", use_bias=False, name=f"conv{i + 1}")(x)
-        x = layers.BatchNormalization(name=f"bn{i + 1}")(x)
+        x = FusedBatchNormalization(name=f"bn{i + 1}")(x)
         x = layers.ReLU(name=f"relu{i + 1}")(x)
     logits = layers.Conv2D(num_classes + 1, 1, name="logits")(x)
     return keras.Model(images, logits, name="crop_classifier")
@@ -163,7 +165,7 @@ def compile_sliding_window_detector(model, strategy=None, learning_rate=1e-3, ne
     """
     metrics = [ReplicaUsage(strategy.num_replicas_in_sync)] if strategy is not None else None
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=FusedAdam(learning_rate),
         loss=HardNegativeSoftmaxLoss(negative_ratio=negative_ratio),
         metrics=metrics,
     )

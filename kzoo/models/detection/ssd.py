@@ -7,11 +7,13 @@ from keras import layers
 
 from kzoo.backbones import build_backbone
 from kzoo.layers import DefaultBoxes, DetectionDecoder
+from kzoo.layers.fused_batch_normalization import FusedBatchNormalization
 from kzoo.losses import SmoothL1Loss
 from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
 from kzoo.models.detection.multibox_loss import HardNegativeSoftmaxLoss
 from kzoo.ops import anchors as anchor_ops
+from kzoo.optimizers import FusedAdam
 
 # Backbone levels P3-P5, then extra feature layers P6 and P7, each halving the map.
 LEVELS = ("P3", "P4", "P5", "P6", "P7")
@@ -114,12 +116,12 @@ def _separable(x, filters, stride, name, linear):
     """MobileNetV2's SSDLite convolution: depthwise 3x3 (batch norm, ReLU6), then a 1x1 to ``filters``
     (``linear``: with a bias and no activation, a predictor; else batch norm and ReLU6)."""
     x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_depthwise")(x)
-    x = layers.BatchNormalization(name=f"{name}_depthwise_bn")(x)
+    x = FusedBatchNormalization(name=f"{name}_depthwise_bn")(x)
     x = layers.ReLU(6.0, name=f"{name}_depthwise_relu")(x)
     if linear:
         return layers.Conv2D(filters, 1, name=name)(x)
     x = layers.Conv2D(filters, 1, use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = FusedBatchNormalization(name=f"{name}_bn")(x)
     return layers.ReLU(6.0, name=f"{name}_relu")(x)
 
 
@@ -129,7 +131,7 @@ def _extra_layer(x, channels, name, separable):
         x = layers.Conv2D(channels // 2, 1, activation="relu", name=f"{name}_reduce")(x)
         return layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu", name=name)(x)
     x = layers.Conv2D(channels // 2, 1, use_bias=False, name=f"{name}_reduce")(x)
-    x = layers.BatchNormalization(name=f"{name}_reduce_bn")(x)
+    x = FusedBatchNormalization(name=f"{name}_reduce_bn")(x)
     x = layers.ReLU(6.0, name=f"{name}_reduce_relu")(x)
     return _separable(x, channels, 2, name, linear=False)
 
@@ -198,7 +200,7 @@ def compile_ssd(model, strategy=None, learning_rate=1e-3, negative_ratio=3.0):
     """
     metrics = {"class_logits": [ReplicaUsage(strategy.num_replicas_in_sync)]} if strategy is not None else None
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=10.0),
+        optimizer=FusedAdam(learning_rate, global_clipnorm=10.0),
         loss={
             "box_deltas": SmoothL1Loss(beta=1.0),
             "class_logits": HardNegativeSoftmaxLoss(negative_ratio=negative_ratio),

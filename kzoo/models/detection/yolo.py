@@ -10,6 +10,7 @@ from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.detection import targets as target_ops
 from kzoo.models.detection.yolo_loss import YoloLoss
 from kzoo.ops import boxes as box_ops
+from kzoo.optimizers import FusedAdam
 
 GRID_SIZE = 7
 BOXES_PER_CELL = 2
@@ -165,7 +166,7 @@ def compile_yolo(model, strategy=None, learning_rate=1e-3, coord_weight=5.0, noo
     _, boxes, _ = yolo_config(model)
     metrics = [ReplicaUsage(strategy.num_replicas_in_sync)] if strategy is not None else None
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=10.0),
+        optimizer=FusedAdam(learning_rate, global_clipnorm=10.0),
         loss=YoloLoss(boxes, coord_weight, noobj_weight),
         metrics=metrics,
     )

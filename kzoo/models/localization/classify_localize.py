@@ -24,6 +24,7 @@ from kzoo.losses import GIoULoss, SmoothL1Loss
 from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.fixed_input_backbone import build_fixed_input_backbone
 from kzoo.ops import boxes as box_ops
+from kzoo.optimizers import FusedAdam
 
 BOX_LOSSES = ("l2", "smooth_l1", "giou")
 INITIAL_BOX = (0.2, 0.2, 0.8, 0.8)
@@ -119,7 +120,7 @@ def compile_classify_localize(
     if strategy is not None:
         box_metrics.append(ReplicaUsage(strategy.num_replicas_in_sync))
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None),
+        optimizer=FusedAdam(learning_rate, weight_decay=weight_decay or None),
         loss={
             "class_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             "box": box_loss_by_name(box_loss),

@@ -21,6 +21,7 @@ from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.fixed_input_backbone import build_fixed_input_backbone
 from kzoo.models.pose.cascade_loss import CascadeKeypointLoss, FinalStagePCK
 from kzoo.models.pose.deeppose_refinement import DeepPoseRefinement
+from kzoo.optimizers import FusedAdam
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +123,7 @@ def compile_deeppose(model, strategy=None, learning_rate=1e-3, norm="l2"):
     if strategy is not None:
         metrics.append(ReplicaUsage(strategy.num_replicas_in_sync))
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=FusedAdam(learning_rate),
         loss=CascadeKeypointLoss(norm=norm),
         metrics=metrics,
     )

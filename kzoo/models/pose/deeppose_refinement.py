@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import layers
 
 from kzoo.layers import RoIAlign
+from kzoo.layers.fused_batch_normalization import FusedBatchNormalization
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -96,7 +97,7 @@ class DeepPoseRefinement(keras.layers.Layer):
         for i, width in enumerate(self.filters):
             self.blocks += [
                 layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{i + 1}"),
-                layers.BatchNormalization(name=f"bn{i + 1}"),
+                FusedBatchNormalization(name=f"bn{i + 1}"),
                 layers.ReLU(name=f"relu{i + 1}"),
                 layers.MaxPooling2D(2, name=f"pool{i + 1}"),
             ]

@@ -12,6 +12,7 @@ import tensorflow as tf
 from kzoo.losses.dice import CrossEntropyDiceLoss, DiceLoss
 from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.metrics.segmentation import SegmentationIoU
+from kzoo.optimizers import FusedAdam
 
 LOSSES = ("cross_entropy", "dice", "cross_entropy_dice")
 
@@ -62,7 +63,7 @@ def compile_segmentation(model, strategy=None, loss="cross_entropy", learning_ra
     if strategy is not None:
         metrics.append(ReplicaUsage(strategy.num_replicas_in_sync))
     model.compile(
-        optimizer=optimizer or keras.optimizers.Adam(learning_rate),
+        optimizer=optimizer or FusedAdam(learning_rate),
         loss=segmentation_loss(loss),
         metrics=metrics,
     )

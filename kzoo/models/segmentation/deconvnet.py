@@ -14,6 +14,7 @@ import keras
 from keras import layers
 
 from kzoo.layers.bed_of_nails_unpooling_2d import BedOfNailsUnpooling2D
+from kzoo.layers.fused_batch_normalization import FusedBatchNormalization
 from kzoo.layers.image_preprocessing import ImagePreprocessing
 from kzoo.layers.max_pooling_with_argmax_2d import MaxPoolingWithArgmax2D
 from kzoo.layers.max_unpooling_2d import MaxUnpooling2D
@@ -51,7 +52,7 @@ ENCODERS = {
 def _conv_bn_relu(x, filters, name, transpose=False):
     conv = layers.Conv2DTranspose if transpose else layers.Conv2D
     x = conv(filters, 3, padding="same", use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = FusedBatchNormalization(name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
@@ -109,7 +110,7 @@ def build_deconvnet(num_classes, backbone="vgg16", input_shape=(128, 128, 3), un
 
     x = _conv_bn_relu(x, config.fc_filters, "fc6")
     x = layers.Conv2D(config.fc_filters, 1, use_bias=False, name="fc7")(x)
-    x = layers.ReLU(name="fc7_relu")(layers.BatchNormalization(name="fc7_bn")(x))
+    x = layers.ReLU(name="fc7_relu")(FusedBatchNormalization(name="fc7_bn")(x))
     x = _conv_bn_relu(x, config.filters[-1], "deconv_fc6", transpose=True)
 
     # Decoder: the mirror image, unpooling then deconvolution layers.

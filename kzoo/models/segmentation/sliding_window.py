@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from kzoo.layers.fused_batch_normalization import FusedBatchNormalization
 from kzoo.layers.image_preprocessing import ImagePreprocessing
 from kzoo.models.segmentation.common import output_channels
 
@@ -78,13 +79,13 @@ def _conv_stack(x, config, dense):
     for filters in config.before_pool:
         index += 1
         x = layers.Conv2D(filters, 3, use_bias=False, name=f"conv{index}")(x)
-        x = layers.BatchNormalization(name=f"bn{index}")(x)
+        x = FusedBatchNormalization(name=f"bn{index}")(x)
         x = layers.ReLU(name=f"relu{index}")(x)
     x = layers.MaxPooling2D(2, strides=1 if dense else 2, name="pool")(x)
     for filters in config.after_pool:
         index += 1
         x = layers.Conv2D(filters, 3, dilation_rate=2 if dense else 1, use_bias=False, name=f"conv{index}")(x)
-        x = layers.BatchNormalization(name=f"bn{index}")(x)
+        x = FusedBatchNormalization(name=f"bn{index}")(x)
         x = layers.ReLU(name=f"relu{index}")(x)
     return x
 

@@ -11,6 +11,7 @@ from keras import layers
 
 from kzoo.backbones import LEVEL_STRIDES, build_backbone
 from kzoo.layers.bed_of_nails_unpooling_2d import BedOfNailsUnpooling2D
+from kzoo.layers.fused_batch_normalization import FusedBatchNormalization
 from kzoo.layers.image_preprocessing import ImagePreprocessing
 from kzoo.layers.max_pooling_with_argmax_2d import MaxPoolingWithArgmax2D
 from kzoo.layers.max_unpooling_2d import MaxUnpooling2D
@@ -28,7 +29,7 @@ def _double_conv(x, filters, name, batch_norm):
     for i in (1, 2):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=not batch_norm, name=f"{name}_conv{i}")(x)
         if batch_norm:
-            x = layers.BatchNormalization(name=f"{name}_bn{i}")(x)
+            x = FusedBatchNormalization(name=f"{name}_bn{i}")(x)
         x = layers.ReLU(name=f"{name}_relu{i}")(x)
     return x
 

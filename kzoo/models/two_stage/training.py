@@ -1,12 +1,12 @@
 """How two-stage detectors meet ``model.fit``: padded ground truth in, per-loss outputs compiled."""
 
-import keras
 import tensorflow as tf
 
 from kzoo.losses import ModelOutputLoss
 from kzoo.metrics.replica_usage import ReplicaUsage
 from kzoo.models.decoding import identity_decode  # noqa: F401 (re-exported by kzoo.models.two_stage)
 from kzoo.models.two_stage import graph
+from kzoo.optimizers import FusedAdam
 
 # Ground-truth rows per image; objects beyond it are dropped (COCO images hold at most 93).
 MAX_BOXES = 100
@@ -62,7 +62,7 @@ def compile_two_stage(training_model, strategy=None, learning_rate=1e-3, loss_we
     if strategy is not None:
         metrics = {names[0]: [ReplicaUsage(strategy.num_replicas_in_sync)]}
     training_model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=10.0),
+        optimizer=FusedAdam(learning_rate, global_clipnorm=10.0),
         loss={name: ModelOutputLoss(name=f"{name}_loss") for name in names},
         loss_weights=loss_weights,
         metrics=metrics,
