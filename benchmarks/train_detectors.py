@@ -37,6 +37,7 @@ from kzoo.evaluation import predict_split  # noqa: E402
 from kzoo.export.inference import make_inference_fn, num_external_proposals  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
+from kzoo.training.trainer import precision_policy  # noqa: E402
 from kzoo.tradeoffs.grid import ARCHITECTURES, AUGMENTATION  # noqa: E402
 from budget import TimeBudget, save_trained  # noqa: E402
 
@@ -95,12 +96,14 @@ EXTRA_METRICS = ("mask_AP", "mask_AP50", "mask_AP75", "keypoint_AP", "keypoint_A
 
 
 def run(
-    name, dataset, minutes, max_epochs=1000, train_limit=None, test_limit=None, verbose=2, out_dir=None, clock="wall"
+    name, dataset, minutes, max_epochs=1000, train_limit=None, test_limit=None, verbose=2, out_dir=None, clock="wall",
+    mixed_precision=False,
 ):
     """Train ``name`` on ``dataset`` for about ``minutes`` and evaluate it; returns a result dict.
 
     ``clock="cpu"`` measures the budget in process CPU time over the usable
     cores, so that other jobs on a shared machine do not eat into it.
+    ``mixed_precision`` builds the model under Keras's mixed policy, as ``kzoo train --mixed-precision`` does.
     With ``out_dir``, the trained model is saved there before evaluation, as ``<name>/best.keras`` on
     the model's default dataset and ``<name>_<dataset>/best.keras`` on another.
     """
@@ -110,7 +113,8 @@ def run(
     info = kzoo.data.info(dataset)
     image_size = tuple(info.image_size)
     keras.utils.set_random_seed(0)
-    model = kzoo.build(registered, num_classes=info.num_classes, input_shape=image_size + (3,), **config["model"])
+    with precision_policy(mixed_precision):
+        model = kzoo.build(registered, num_classes=info.num_classes, input_shape=image_size + (3,), **config["model"])
     batch_size = config["batch_size"]
     num_proposals = num_external_proposals(model)
     train = fit_dataset(
@@ -148,6 +152,7 @@ def run(
         "epochs": epochs,
         "steps": steps,
         "train_seconds": round(train_seconds, 1),
+        "mixed_precision": mixed_precision,
         **{key: metrics[key] for key in ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR100")},
         **{key: metrics[key] for key in EXTRA_METRICS if key in metrics},
         "per_class_AP": metrics["per_class_AP"],
@@ -185,6 +190,8 @@ def main(argv=None):
     parser.add_argument("--json", default=None, help="also write the results here")
     parser.add_argument("--verbose", type=int, default=2)
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="how the budget is measured")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="bfloat16 compute on CPUs, float16 on GPUs (kzoo train --mixed-precision)")
     args = parser.parse_args(argv)
     budgets = dict(item.split("=") for item in args.budget)
     results = []
@@ -193,7 +200,7 @@ def main(argv=None):
             minutes = float(budgets.get(f"{name}@{dataset}", budgets.get(name, args.minutes)))
             result = run(
                 name, dataset, minutes, args.max_epochs, args.train_limit, args.test_limit, args.verbose, args.out,
-                args.clock,
+                args.clock, args.mixed_precision,
             )
             print(json.dumps(result), flush=True)
             results.append(result)
