@@ -69,6 +69,7 @@ import tensorflow as tf  # noqa: E402
 import kzoo  # noqa: E402
 import kzoo.data  # noqa: E402
 from kzoo.backbones import build_backbone, freeze_backbone  # noqa: E402
+from kzoo.backbones.fused import swap_batch_norms  # noqa: E402
 from kzoo.layers import FusedBatchNormalization  # noqa: E402
 from kzoo.models.detection import compile_retinanet, raw_outputs_model  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
@@ -113,7 +114,9 @@ def keras_hub_side(size, batch_size, images, jit_compile=False, freeze=None, bac
         )
         pyramid = encoder
     else:
-        encoder = _with_keras_batch_norm(build_backbone(backbone, (size, size, 3)))
+        # As KerasHub would build it: Keras's own batch norm layers.
+        encoder = swap_batch_norms(build_backbone(backbone, (size, size, 3)), FusedBatchNormalization,
+                                   keras.layers.BatchNormalization)
         pyramid = types.SimpleNamespace(inputs=encoder.inputs, pyramid_outputs=encoder.output)
     backbone = keras_hub.models.RetinaNetBackbone(
         image_encoder=pyramid, min_level=3, max_level=7, use_p5=False, image_shape=(size, size, 3)
@@ -132,18 +135,6 @@ def keras_hub_side(size, batch_size, images, jit_compile=False, freeze=None, bac
         labels[i, : len(element["classes"])] = element["classes"]
     data = tf.data.Dataset.from_tensor_slices((pixels, {"boxes": boxes, "labels": labels}))
     return detector, data.batch(batch_size, drop_remainder=True).repeat().prefetch(tf.data.AUTOTUNE)
-
-
-def _with_keras_batch_norm(net):
-    """kzoo's tiny backbone with Keras's own batch norm layers, as KerasHub would build it."""
-    def clone(layer):
-        if isinstance(layer, FusedBatchNormalization):
-            return keras.layers.BatchNormalization.from_config(layer.get_config())
-        return layer.__class__.from_config(layer.get_config())
-
-    copy = keras.models.clone_model(net, clone_function=clone)
-    copy.set_weights(net.get_weights())
-    return copy
 
 
 def op_time_shares(logdir):

@@ -1,29 +1,33 @@
-"""Swap Keras's batch norm layers of a built net for kzoo's fused one."""
+"""Swap the batch norm layers of a built net: Keras's for kzoo's fused one, or back."""
 
 import keras
 
 from kzoo.layers.fused_batch_normalization import FusedBatchNormalization
 
 
-def _fused_clone(layer):
-    if type(layer) is keras.layers.BatchNormalization:
-        return FusedBatchNormalization.from_config(layer.get_config())
-    return layer.__class__.from_config(layer.get_config())
-
-
-def fuse_batch_norms(net):
-    """A copy of functional model ``net`` whose ``keras.layers.BatchNormalization`` layers are
-    ``FusedBatchNormalization`` (same names, configs and weights); every other layer is cloned as is.
-
-    Used on ``keras.applications`` nets, which build Keras's layer: their training steps then run
-    TF's fused batch norm kernel, and their outputs do not change.
-    """
-    if not any(type(layer) is keras.layers.BatchNormalization for layer in net.layers):
+def swap_batch_norms(net, from_class, to_class):
+    """A copy of functional model ``net`` whose layers of exactly ``from_class`` are ``to_class`` layers
+    (same names, configs and weights); every other layer is cloned as is. ``net`` itself when it has none."""
+    if not any(type(layer) is from_class for layer in net.layers):
         return net
+
+    def clone(layer):
+        cls = to_class if type(layer) is from_class else layer.__class__
+        return cls.from_config(layer.get_config())
+
     # New inputs named as the net's (a functional net's input layers come first), in the net's structure.
     inputs = keras.tree.pack_sequence_as(net.input, [
         keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=layer.name)
         for tensor, layer in zip(net.inputs, net.layers)])
-    fused = keras.models.clone_model(net, input_tensors=inputs, clone_function=_fused_clone)
-    fused.set_weights(net.get_weights())
-    return fused
+    swapped = keras.models.clone_model(net, input_tensors=inputs, clone_function=clone)
+    swapped.set_weights(net.get_weights())
+    return swapped
+
+
+def fuse_batch_norms(net):
+    """``net`` with ``FusedBatchNormalization`` in place of ``keras.layers.BatchNormalization``.
+
+    Used on ``keras.applications`` nets, which build Keras's layer: their training steps then run
+    TF's fused batch norm kernel, and their outputs do not change.
+    """
+    return swap_batch_norms(net, keras.layers.BatchNormalization, FusedBatchNormalization)
