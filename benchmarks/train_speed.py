@@ -9,8 +9,10 @@ in KerasHub) and its own target encoding: kzoo encodes anchor targets in the
 ``tf.data`` pipeline (``fit_dataset``), KerasHub in its ``compute_loss``,
 inside the train step. Each round fits ``--steps`` steps on each side, in
 alternation, after one untimed round (tracing); steps per second are those
-steps over the wall time of that ``fit`` call; median, min and max over
-``--rounds``, and the ratio of the medians.
+steps over the wall time from the first step's start to the last step's
+end (a callback's clock: not the input iterator's making and deletion,
+once per ``fit`` call); median, min and max over ``--rounds``, and the
+ratio of the medians.
 
 With ``--xla`` each library also runs with ``jit_compile=True`` (Keras
 leaves XLA off on CPU-only machines and under ``tf.distribute``), as two
@@ -27,9 +29,7 @@ stride-4 stage frozen; kzoo's ``--freeze-backbone P2``); KerasHub's ResNet
 gets the same freezing by hand, as two more sides.
 
 ``--threads N`` sets TF's intra- and inter-op threads (both; before any
-work). On a shared 2-core machine a two-thread step's rate follows how
-much of the second core the host lends, up to 1.4 times from round to
-round; at one thread the rounds repeat within a few percent.
+work; default: TF's, one per core).
 
 The run ends with the arithmetic rate each side reaches (a step counted
 as three forward passes of kzoo's model, FLOPs from TF's graph profiler)
@@ -165,10 +165,23 @@ def op_time_shares(logdir):
             {kind: time / total for kind, time in by_type.most_common()})
 
 
+class StepClock(keras.callbacks.Callback):
+    """The wall time from the first step's start to the last step's end of one ``fit`` call."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.end = time.perf_counter()
+
+
 def steps_per_second(model, data, steps):
-    start = time.perf_counter()
-    model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
-    return steps / (time.perf_counter() - start)
+    """Steps per second of ``steps`` fit steps, without what ``fit`` does once per call (making the input
+    iterator, and deleting it, which at two TF threads here sometimes takes 1.6 s)."""
+    clock = StepClock()
+    model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[clock])
+    return steps / (clock.end - clock.start)
 
 
 def forward_and_gradient_ms(model, data, repeats=5):

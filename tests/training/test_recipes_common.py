@@ -85,3 +85,18 @@ def test_cached_pipeline_gives_the_same_batches():
         for (images, labels), (cached_images, cached_labels) in zip(plain, cached):
             np.testing.assert_array_equal(images, cached_images)
             np.testing.assert_array_equal(labels, cached_labels)
+
+
+def test_pipeline_leaves_the_autotuner_off_unless_asked_and_gives_the_same_batches():
+    spec = get_spec("retinanet")
+    size = tuple(kzoo.data.info("shapes/tiny").image_size)
+    default = fit_dataset(spec, "train", 8, size, dataset="shapes/tiny", take=16)
+    tuned = fit_dataset(spec, "train", 8, size, dataset="shapes/tiny", take=16, autotune=True)
+    assert default.options().autotune.enabled is False and tuned.options().autotune.enabled is True
+    batches = 0
+    for (images, targets), (tuned_images, tuned_targets) in zip(default, tuned):
+        np.testing.assert_array_equal(images, tuned_images)
+        for name in targets:
+            np.testing.assert_array_equal(targets[name], tuned_targets[name])
+        batches += 1
+    assert batches == 2
