@@ -1,4 +1,4 @@
-"""Every recipe's common arguments (``recipe_parser``), and flips and zooms in the training pipeline."""
+"""Every recipe's common arguments (``recipe_parser``), and flips, zooms, caching and the autotuner in the training pipeline."""
 
 import glob
 import os
