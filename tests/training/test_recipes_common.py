@@ -1,4 +1,5 @@
-"""Every recipe's common arguments (``recipe_parser``), and flips, zooms, caching and the autotuner in the training pipeline."""
+"""Every recipe's common arguments (``recipe_parser``), and the training pipeline's flips, zooms, caching and
+autotuner."""
 
 import glob
 import os
