@@ -4,8 +4,9 @@
 for every validation pass, and deletes the old one; deleting an autotuned
 iterator can wait for the autotuner (about 1.4 s, about half the time, on a
 2-core machine). This fits RetinaNet in the detector benchmark's
-configuration (tiny backbone, 64-channel heads, 128 pixels) on the first
-``--images`` training images of ``shapes``, validating on 64, with
+configuration (``train_detectors.CONFIGS``: tiny backbone, 64-channel
+heads, batches of 16) on the first ``--images`` training images of
+``shapes``, validating on 64, with
 ``fit_dataset(autotune=False)`` (kzoo's default) and ``autotune=True`` in
 alternation, and prints each run's seconds for ``--epochs`` epochs (after
 one untimed epoch: tracing).
@@ -19,7 +20,9 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+BENCHMARKS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(BENCHMARKS, ".."))
+sys.path.insert(0, BENCHMARKS)
 
 import keras  # noqa: E402
 
@@ -28,21 +31,22 @@ import kzoo.data  # noqa: E402
 from kzoo.models.detection import compile_retinanet, raw_outputs_model  # noqa: E402
 from kzoo.models.registry import get_spec  # noqa: E402
 from kzoo.training.pipeline import fit_dataset  # noqa: E402
+from train_detectors import CONFIGS  # noqa: E402
 
-SIZE = (128, 128)
+DATASET = "shapes"
 
 
 def fit_seconds(autotune, epochs, images):
     """Seconds of ``epochs`` epochs of ``fit`` with validation, after one untimed epoch."""
     keras.utils.set_random_seed(0)
-    spec = get_spec("retinanet")
-    model = kzoo.build("retinanet", num_classes=kzoo.data.info("shapes").num_classes, backbone="tiny",
-                       input_shape=SIZE + (3,), num_channels=64, num_convs=2)
+    spec, config, info = get_spec("retinanet"), CONFIGS["retinanet"], kzoo.data.info(DATASET)
+    size, batch_size = tuple(info.image_size), config["batch_size"]
+    model = kzoo.build("retinanet", num_classes=info.num_classes, input_shape=size + (3,), **config["model"])
     trained = raw_outputs_model(model)
-    compile_retinanet(trained, None, 1e-3)
-    train = fit_dataset(spec, "train", 16, SIZE, dataset="shapes", take=images, shuffle=True, flip=True,
+    compile_retinanet(trained, None, config["learning_rate"])
+    train = fit_dataset(spec, "train", batch_size, size, dataset=DATASET, take=images, shuffle=True, flip=True,
                         autotune=autotune)
-    validation = fit_dataset(spec, "validation", 16, SIZE, dataset="shapes", take=64, autotune=autotune)
+    validation = fit_dataset(spec, "validation", batch_size, size, dataset=DATASET, take=64, autotune=autotune)
     trained.fit(train, validation_data=validation, epochs=1, verbose=0)
     start = time.perf_counter()
     trained.fit(train, validation_data=validation, epochs=epochs, verbose=0)
@@ -52,7 +56,7 @@ def fit_seconds(autotune, epochs, images):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--images", type=int, default=256, help="training images (batches of 16)")
+    parser.add_argument("--images", type=int, default=256, help="training images")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     seconds = {False: [], True: []}

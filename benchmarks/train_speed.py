@@ -268,15 +268,15 @@ def main(argv=None):
     matmul = MATMUL_FLOPS / statistics.median(interleaved_times_ms({"matmul": matmul_fn()}, 10, 2)["matmul"]) / 1e6
     print(f"a kzoo step: about {3 * forward / 1e9:.0f} GFLOP (3 x the forward's {forward / 1e9:.0f}); "
           f"matmul 2048^2 at the same threads, after the rounds: {matmul:.0f} GFLOP/s")
-    shares = {}
+    of_matmul = {}  # each side's GFLOP/s as a share of the matmul's
     for name, values in rates.items():
         if "fine-tune" in name:
             continue  # its frozen layers skip part of the backward pass: three forward passes overcount it
-        shares[name] = 3 * forward * statistics.median(values) / 1e9 / matmul
-        print(f"  {name}: about {shares[name] * matmul:.0f} GFLOP/s ({shares[name]:.0%} of the matmul's)")
+        of_matmul[name] = 3 * forward * statistics.median(values) / 1e9 / matmul
+        print(f"  {name}: about {of_matmul[name] * matmul:.0f} GFLOP/s ({of_matmul[name]:.0%} of the matmul's)")
     # The same FLOPs at the (float32) matmul's rate: about the most any implementation of this step could gain.
-    print(f"  1.2 x keras_hub would take {1.2 * shares['keras_hub']:.0%} of the matmul's rate; "
-          f"at 100 % kzoo's step would run {1 / shares['kzoo']:.2f} times faster")
+    print(f"  1.2 x keras_hub would take {1.2 * of_matmul['keras_hub']:.0%} of the matmul's rate; "
+          f"at 100 % kzoo's step would run {1 / of_matmul['kzoo']:.2f} times faster")
     if args.profile:
         shares, by_type = op_time_shares(args.profile)
         print(f"{args.profile_side}'s op time: " + ", ".join(f"{kind} {share:.0%}" for kind, share in shares.items()))
