@@ -140,11 +140,12 @@ def keras_hub_side(size, batch_size, images, jit_compile=False, freeze=None, bac
 
 def op_time_shares(logdir):
     """Shares of the traced TF op time by kind of op and by op type, from the newest ``*.xplane.pb`` under
-    ``logdir``."""
+    ``logdir`` (by modification time: a reused directory keeps older traces, whose paths may sort later)."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     space = xplane_pb2.XSpace()
-    with open(sorted(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True))[-1], "rb") as f:
+    newest = max(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True), key=os.path.getmtime)
+    with open(newest, "rb") as f:
         space.ParseFromString(f.read())
     shares, by_type = collections.Counter(), collections.Counter()
     for plane in space.planes:
