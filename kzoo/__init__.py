@@ -11,7 +11,8 @@ import kzoo.layers  # noqa: F401
 import kzoo.losses  # noqa: F401
 import kzoo.metrics  # noqa: F401
 import kzoo.optimizers  # noqa: F401
+from kzoo.checkpoints import load_checkpoint
 from kzoo.models import build, list_models
 
 __version__ = "0.1.0"
-__all__ = ["build", "list_models", "__version__"]
+__all__ = ["build", "list_models", "load_checkpoint", "__version__"]

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 import kzoo.data
+from kzoo.data.checkpoint_record import record_of, resolve_dataset
 from kzoo.export.inference import make_inference_fn, num_external_proposals
 from kzoo.models.registry import get_spec, spec_of
 
@@ -30,7 +31,7 @@ def _same_size_batches(elements, batch_size):
         yield batch
 
 
-def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=32, num_proposals=None):
+def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=32, num_proposals=None, verbose=1):
     """(elements, predictions) of a dataset split.
 
     Args:
@@ -42,6 +43,7 @@ def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=3
         num_proposals: for models with external proposals, the split's
             cached selective-search proposals (``kzoo.data.proposal_cache``)
             go with the images; the elements keep them as ``proposals``.
+        verbose: 1 shows a progress bar over the images, 0 nothing.
 
     Returns:
         The split's elements and one prediction dict (no batch axis) per element.
@@ -55,7 +57,7 @@ def predict_split(predict_batch, dataset, split="test", limit=None, batch_size=3
         ds = ds.take(limit)
     elements = list(ds.as_numpy_iterator())
     predictions = []
-    progress = keras.utils.Progbar(len(elements), unit_name="image")
+    progress = keras.utils.Progbar(len(elements), unit_name="image", verbose=verbose)
     for chunk in _same_size_batches(elements, batch_size):
         images = np.stack([e["image"] for e in chunk])
         if num_proposals is None:
@@ -90,27 +92,39 @@ def evaluate_predictions(spec, elements, predictions, dataset=None):
             **results}
 
 
-def evaluate_split(model, dataset=None, split="test", limit=None):
+def model_dataset(model, requested=None):
+    """The dataset to score ``model`` on: ``requested`` (which must have the classes the model learned, when
+    its dataset record is known), else the dataset it learned from (its record, attached by
+    ``kzoo.training.train`` and ``kzoo.load_checkpoint``), else its registered default."""
+    return resolve_dataset(requested, record_of(model), spec_of(model).dataset,
+                           lambda name: kzoo.data.info(name).class_names)
+
+
+def evaluate_split(model, dataset=None, split="test", limit=None, verbose=1):
     """Run a Keras ``model`` (decoding included) over a dataset split and score it.
+
+    ``dataset``: see ``model_dataset`` (by default the one the model learned from); ``verbose``: as
+    ``predict_split``'s.
 
     Returns:
         ``(results, (elements, predictions))``: the task metrics, and what
         they were computed from (for ``write_report``'s examples).
     """
     spec = spec_of(model)
-    dataset = dataset or spec.dataset
+    dataset = model_dataset(model, dataset)
     inference = tf.function(make_inference_fn(model))
     elements, predictions = predict_split(
         lambda *inputs: inference(*[tf.constant(x) for x in inputs]), dataset, split, limit,
-        num_proposals=num_external_proposals(model),
+        num_proposals=num_external_proposals(model), verbose=verbose,
     )
     results = {**evaluate_predictions(spec, elements, predictions, dataset), "split": split}
     return results, (elements, predictions)
 
 
-def evaluate_model(model, dataset=None, split="test", limit=None):
-    """The task metrics of a Keras ``model`` (decoding included) on a dataset split."""
-    return evaluate_split(model, dataset, split, limit)[0]
+def evaluate_model(model, dataset=None, split="test", limit=None, verbose=1):
+    """The task metrics of a Keras ``model`` (decoding included) on a dataset split (by default of the dataset
+    it learned from: ``model_dataset``)."""
+    return evaluate_split(model, dataset, split, limit, verbose)[0]
 
 
 def save_examples(elements, predictions, path, dataset, count=6):

@@ -6,13 +6,22 @@ file still loads anywhere). It holds the dataset's name (a folder as an
 absolute path) and its class names, so that evaluation, export labels and
 int8 calibration follow the model's own data without flags, and asking for
 a dataset with other classes is an error rather than silently wrong labels.
+
+In memory the record travels with the model object: ``kzoo.training.train``
+and ``kzoo.load_checkpoint`` attach it (``remember_record``), and
+``kzoo.evaluation`` and ``kzoo.export`` read it (``record_of``), so the
+Python API follows the model's data as the command line does.
 """
 
 import json
 import os
+import weakref
 import zipfile
 
 RECORD_FILE = "kzoo_dataset.json"
+
+# model -> record, for models in memory; an entry goes when its model does.
+_RECORDS = weakref.WeakKeyDictionary()
 
 
 def dataset_record(name, class_names):
@@ -37,6 +46,17 @@ def read_record(path):
             return json.loads(archive.read(RECORD_FILE))
     except (OSError, zipfile.BadZipFile, ValueError):
         return None
+
+
+def remember_record(model, record):
+    """Attach ``record`` (or nothing, when None) to the in-memory ``model``."""
+    if record is not None:
+        _RECORDS[model] = record
+
+
+def record_of(model):
+    """The record attached to ``model`` by ``remember_record``, or None."""
+    return _RECORDS.get(model)
 
 
 def resolve_dataset(requested, record, default, class_names_of):

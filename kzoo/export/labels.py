@@ -6,16 +6,33 @@ import os
 import flatbuffers
 from tensorflow.lite.python import schema_py_generated as schema
 
+from kzoo.data.checkpoint_record import record_of
+
 LABELS_FILE = os.path.join("assets.extra", "labels.json")
 TFLITE_METADATA_NAME = "kzoo_labels"
 
 
-def dataset_class_names(model, dataset=None):
-    """Class names of ``dataset`` (default: the model's own built-in dataset), or None if unknown."""
-    import kzoo.data
+def recorded_class_names(model):
+    """The class names the in-memory ``model`` learned (its dataset record), or None when it has no record."""
+    record = record_of(model)
+    return None if record is None else list(record["class_names"])
+
+
+def _model_dataset(model, dataset):
+    """``dataset``, else the one ``model`` learned from (its record), else its registered default."""
     from kzoo.models.registry import spec_of
 
-    name = dataset or spec_of(model).dataset
+    return dataset or (record_of(model) or {}).get("dataset") or spec_of(model).dataset
+
+
+def dataset_class_names(model, dataset=None):
+    """Class names of ``dataset`` (default: the model's own, by its record or its registry entry), or None
+    if unknown."""
+    import kzoo.data
+
+    if dataset is None and record_of(model) is not None:
+        return recorded_class_names(model)
+    name = _model_dataset(model, dataset)
     try:
         return list(kzoo.data.info(name).class_names)
     except (KeyError, ValueError):
@@ -23,11 +40,10 @@ def dataset_class_names(model, dataset=None):
 
 
 def representative_images(model, dataset=None, count=200):
-    """uint8 images from the model's dataset, for int8 calibration."""
+    """uint8 images from the model's dataset (``dataset``, else its own), for int8 calibration."""
     import kzoo.data
-    from kzoo.models.registry import spec_of
 
-    ds = kzoo.data.load(dataset or spec_of(model).dataset, split="train").take(count)
+    ds = kzoo.data.load(_model_dataset(model, dataset), split="train").take(count)
     return [element["image"] for element in ds.as_numpy_iterator()]
 
 

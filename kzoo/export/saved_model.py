@@ -11,9 +11,9 @@ import tensorflow as tf
 from kzoo.models.weights import check_finite_weights
 from kzoo.export.image_bytes import MAX_PIXELS, decode_batch
 from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
-from kzoo.export.labels import write_saved_model_labels
+from kzoo.export.labels import recorded_class_names, write_saved_model_labels
 from kzoo.export.tf_examples import parse_examples
-from kzoo.export.warmup import probe_inputs, write_warmup_requests
+from kzoo.export.warmup import probe_inputs, probe_size, write_warmup_requests
 from kzoo.staging import apply_umask, remove_stale_staging, staging_prefix
 
 # TF Serving reads integer version directories: base_dir/name/<version>/.
@@ -101,7 +101,9 @@ def export_saved_model(
         base_dir: the model base path TF Serving reads (``saved_models``).
         name: the served model's name.
         version: integer version; the next free one when None.
-        class_names: written to ``assets.extra/labels.json`` when given.
+        class_names: written to ``assets.extra/labels.json``; by default the
+            classes the model learned, when it carries its dataset record
+            (``kzoo.training.train``, ``kzoo.load_checkpoint``).
         image_masks: models with a mask head also return
             ``detection_image_masks``, pasted at each request image's size
             (``make_inference_fn``).
@@ -116,16 +118,18 @@ def export_saved_model(
     target = os.path.join(model_dir, str(version))
     if os.path.exists(target):
         raise FileExistsError(f"{target} exists; versions are never overwritten")
+    # Probes and warm-up requests at the model's size, or smaller where the export refuses that many pixels.
+    height, width = probe_size(*model_input_size(model), max_pixels)
     check_finite_weights(model)
     os.makedirs(model_dir, exist_ok=True)
     remove_stale_staging(model_dir)
     archive, predict = _build_archive(model, image_masks, max_pixels)
-    height, width = model_input_size(model)
     staging = tempfile.mkdtemp(prefix=staging_prefix(version), dir=model_dir)
     try:
         archive.write_out(staging, verbose=False)
         num_proposals = num_external_proposals(model)
         write_warmup_requests(staging, height, width, model_name=name, num_proposals=num_proposals)
+        class_names = recorded_class_names(model) if class_names is None else class_names
         if class_names is not None:
             write_saved_model_labels(staging, class_names)
         _check_export(staging, predict, height, width, num_proposals)

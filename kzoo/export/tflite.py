@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from kzoo.models.weights import check_finite_weights
 from kzoo.export.inference import make_inference_fn, model_input_size, num_external_proposals
-from kzoo.export.labels import add_tflite_labels
+from kzoo.export.labels import add_tflite_labels, recorded_class_names
 from kzoo.export.tflite_convert import convert_callable
 from kzoo.staging import replace_atomically
 
@@ -26,7 +26,9 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
         quantize: None (float32), ``"float16"`` or ``"int8"`` (full integer).
         representative_data: for int8, an iterable of uint8 images [H, W, 3]
             (a few hundred from the model's dataset).
-        class_names: stored in the file's metadata (``kzoo_labels``) when given.
+        class_names: stored in the file's metadata (``kzoo_labels``); by
+            default the classes the model learned, when it carries its
+            dataset record (``kzoo.training.train``, ``kzoo.load_checkpoint``).
         image_masks: models with a mask head also return
             ``detection_image_masks`` uint8 [1, K, H, W] at the input size.
 
@@ -59,6 +61,7 @@ def export_tflite(model, path, quantize=None, representative_data=None, class_na
         ]
     flatbuffer = convert_callable(predict, signature, quantize, representative, trackable=model,
                                   pixel_input=representative is not None)
+    class_names = recorded_class_names(model) if class_names is None else class_names
     if class_names is not None:
         flatbuffer = add_tflite_labels(flatbuffer, class_names)
 

@@ -12,6 +12,17 @@ import tensorflow as tf
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
+def probe_size(height, width, max_pixels):
+    """The model's input size, shrunk (same aspect, at least 1 x 1) until it fits ``max_pixels``: the largest
+    probe and warm-up image an export that refuses bigger requests accepts."""
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be a positive number of pixels, got {max_pixels}")
+    if height * width <= max_pixels:
+        return height, width
+    scale = (max_pixels / (height * width)) ** 0.5
+    return max(1, int(height * scale)), max(1, int(width * scale))
+
+
 def probe_inputs(height, width, num_proposals=None, count=1, seed=0):
     """Random uint8 images (and, for models with external proposals, random boxes) for checks and warm-up."""
     rng = np.random.default_rng(seed)

@@ -1,6 +1,7 @@
 """``train``: build a registered model under a strategy and ``fit`` it with the standard callbacks."""
 
 import contextlib
+import warnings
 
 import keras
 import numpy as np
@@ -8,7 +9,7 @@ import tensorflow as tf
 
 import kzoo.backbones
 import kzoo.data
-from kzoo.data.checkpoint_record import dataset_record
+from kzoo.data.checkpoint_record import dataset_record, remember_record
 from kzoo.export.inference import model_input_size, num_external_proposals
 from kzoo.models.registry import get_spec
 from kzoo.training.callbacks import HistoryFile, NaNGuard, standard_callbacks
@@ -93,7 +94,9 @@ def train(
     Returns:
         (model, history dict). The model is the one ``kzoo.build`` returns
         (for region-based detectors, the inference graph; the training
-        graph shares its weights).
+        graph shares its weights), with its dataset record attached:
+        ``kzoo.evaluation`` and ``kzoo.export`` use its dataset and class
+        names by default.
 
     Raises:
         FloatingPointError: when the loss became NaN or infinite; the last
@@ -119,6 +122,8 @@ def train(
         if spec.training_model is not None:
             fit_model = spec.training_model(model, training_settings)
         (compile_fn or spec.compile)(fit_model, strategy)
+    record = dataset_record(dataset, info.class_names)
+    remember_record(model, record)  # evaluation and export follow the model's data (kzoo.data.checkpoint_record)
     image_size = model_input_size(model)
     num_proposals = num_external_proposals(model)
     train_ds = fit_dataset(
@@ -131,17 +136,21 @@ def train(
     callbacks = standard_callbacks(
         out_dir, saved_model=model if fit_model is not model else None,
         history_extra={"model": model_name, "replicas": strategy.num_replicas_in_sync},
-        record=dataset_record(dataset, info.class_names), chief=is_chief(),
+        record=record, chief=is_chief(),
     ) + list(callbacks)
-    history = fit_model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles
-        verbose=verbose,
-    )
+    with warnings.catch_warnings():
+        # A finite pipeline of unknown length ends its first epoch by running out, as it should: Keras warns
+        # once ("Your input ran out of data") and counts its batches from then on.
+        warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+        history = fit_model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles
+            verbose=verbose,
+        )
     guard = next(c for c in callbacks if isinstance(c, NaNGuard))
     if guard.bad_batch is not None:
         raise FloatingPointError(
