@@ -1,11 +1,25 @@
 """The ``kzoo`` command: models, datasets, train, evaluate, export, predict, quickstart, tradeoffs."""
 
 import argparse
+import difflib
 import os
 import runpy
 import sys
 
+from kzoo_cli import recipe_args
 from kzoo_cli.argtypes import non_negative_float, positive_float, positive_int
+from kzoo_cli.errors import error_message
+
+# The exit status of every failure, bad arguments included (README, "Export and serving").
+ERROR_STATUS = 1
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose refusals are one line, ``kzoo: error: ...``, with status 1 (usage with --help)."""
+
+    def error(self, message):
+        self.exit(ERROR_STATUS, f"kzoo: error: {message}\n")
+
 
 RECIPES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes")
 
@@ -55,7 +69,7 @@ def _cmd_datasets(args):
             print(f"{name:24s} {info.num_classes:3d} classes  {info.image_size[0]}x{info.image_size[1]}")
         return
     if args.action != "show" or not args.name:
-        sys.exit("usage: kzoo datasets show NAME --out FILE.png")
+        raise ValueError("datasets show needs a dataset NAME: kzoo datasets show NAME --out FILE.png")
     from kzoo.viz import save_grid, show_element
 
     info = kzoo.data.info(args.name)
@@ -68,21 +82,10 @@ def _cmd_datasets(args):
 
 
 def _load_checkpoint(path):
-    """A ``.keras`` checkpoint loaded with ``safe_mode=True``, or a ``ValueError`` that says what is wrong."""
-    import zipfile
+    """A ``.keras`` checkpoint loaded with ``safe_mode=True`` (``kzoo.load_checkpoint``), or a one-line ``ValueError``."""
+    import kzoo
 
-    import keras
-
-    import kzoo  # noqa: F401  (registers kzoo layers for loading)
-
-    if not os.path.exists(path):
-        raise ValueError(f"no such checkpoint: {path}")
-    if os.path.isdir(path) or not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is not a .keras checkpoint (a .keras file is a zip archive)")
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # noqa: BLE001  (reported in one line)
-        raise ValueError(f"could not load {path}: {str(error).strip().splitlines()[0]}") from error
+    return kzoo.load_checkpoint(path)
 
 
 # Registered names that one recipe trains with an argument: `kzoo train fcn8s` is `recipes/fcn.py --variant 8s`,
@@ -98,6 +101,20 @@ RECIPE_ALIASES = {
 def _recipes():
     names = sorted(f[:-3] for f in os.listdir(RECIPES_DIR) if f.endswith(".py")) if os.path.isdir(RECIPES_DIR) else []
     return sorted(names + list(RECIPE_ALIASES))
+
+
+def _no_recipe_message(name, path):
+    """Why ``kzoo train NAME`` has nothing to run: the closest names, or all of them when they are few."""
+    if name.endswith(".py"):
+        return f"no recipe file {path}"
+    names = _recipes()
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    if close:
+        options = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+        return f"no recipe {name!r}; did you mean {options}? (`kzoo train` lists every name)"
+    if len(names) <= 8:
+        return f"no recipe {name!r}; the recipes are {', '.join(names)}"
+    return f"no recipe {name!r}; `kzoo train` lists the {len(names)} names"
 
 
 def _checkpoint_dataset(model, path, requested):
@@ -120,13 +137,18 @@ def _cmd_train(args, extra):
     if recipe is None or recipe in ("-h", "--help"):
         print("usage: kzoo train NAME [recipe arguments]   (kzoo train NAME --help lists them with their defaults)")
         print("names: " + " ".join(_recipes()))
-        raise SystemExit(0 if recipe is not None or {"-h", "--help"} & set(extra) else 2)
+        raise SystemExit(0 if recipe is not None or {"-h", "--help"} & set(extra) else ERROR_STATUS)
     recipe, preset = RECIPE_ALIASES.get(recipe, (recipe, []))
     path = recipe if recipe.endswith(".py") else os.path.join(RECIPES_DIR, f"{recipe}.py")
     if not os.path.exists(path):
-        sys.exit(f"no recipe {args.recipe!r} (looked for {path}); recipes: {_recipes()}")
+        raise ValueError(_no_recipe_message(args.recipe, path))
     sys.argv = [path, *preset, *extra]
-    runpy.run_path(path, run_name="__main__")
+    # The recipe's parser calls itself `kzoo train NAME` (its usage) and refuses in kzoo's one line.
+    recipe_args.COMMAND_PROG = f"kzoo train {args.recipe}"
+    try:
+        runpy.run_path(path, run_name="__main__")
+    finally:
+        recipe_args.COMMAND_PROG = None
 
 
 def _cmd_evaluate(args):
@@ -167,10 +189,9 @@ def _cmd_export(args):
 
 
 def _cmd_predict(args):
-    from kzoo.export.predict_images import predict_images
+    from kzoo_cli.predict_command import predict
 
-    for path in predict_images(args.artifact, args.images, args.out, score_threshold=args.score_threshold):
-        print(f"wrote {path}")
+    predict(args.artifact, args.images, args.out, args.score_threshold, verbose=args.verbose)
 
 
 def _cmd_quickstart(args):
@@ -196,7 +217,7 @@ def _cmd_tradeoffs(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="kzoo", description="A Keras 3 model zoo for CNN applications.",
         epilog="Errors print one line; add --debug to see the traceback.",
     )
@@ -299,9 +320,8 @@ def main(argv=None):
     except Exception as error:  # noqa: BLE001  (the command line answers in one line; --debug shows more)
         if debug:
             raise
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        print(f"kzoo: error: {message}", file=sys.stderr)
-        raise SystemExit(1) from None
+        print(f"kzoo: error: {error_message(error)}", file=sys.stderr)
+        raise SystemExit(ERROR_STATUS) from None
 
 
 if __name__ == "__main__":

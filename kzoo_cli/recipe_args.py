@@ -25,6 +25,13 @@ SEGMENTATION_LOSSES = ("cross_entropy", "dice", "cross_entropy_dice")
 # kzoo.backbones.freezing.FREEZE_CHOICES, kept equal by tests/cli/test_cli.py.
 FREEZE_CHOICES = ("batch_norm", "P2", "P3", "P4", "P5")
 
+# Set by `kzoo train NAME` while it runs a recipe: the recipe's usage then reads "kzoo train NAME", and its
+# refusals "kzoo: error: ...", as every kzoo command's.
+COMMAND_PROG = None
+
+# Bad arguments exit with status 1, as every other failure of a kzoo command (README, "Export and serving").
+ERROR_STATUS = 1
+
 SMALLER_THAN_PAPER = (
     "Defaults are sized to train on the built-in 128-pixel datasets on a CPU in\n"
     "minutes. Where a paper (and the model's builder) uses more, the option's help\n"
@@ -53,7 +60,19 @@ class RecipeParser(argparse.ArgumentParser):
     Options given before ``--help`` become the defaults it shows: ``kzoo train
     fcn16s --help`` runs the FCN recipe with ``--variant 16s --help`` and
     shows 16s as the default.
+
+    A bad argument is refused in one line, ``kzoo: error: argument --epochs:
+    ...`` (``NAME.py: error: ...`` when the recipe runs as a script), with
+    status 1; the usage is shown by ``--help`` only.
     """
+
+    def __init__(self, *args, **kwargs):
+        if kwargs.get("prog") is None and COMMAND_PROG:
+            kwargs["prog"] = COMMAND_PROG
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(ERROR_STATUS, f"{self.prog.split()[0]}: error: {message}\n")
 
     def add_argument(self, *args, **kwargs):
         if not kwargs.get("help") and _has_default(kwargs.get("default")):
