@@ -20,12 +20,25 @@ the order of the json's ``images``:
 - ``category_ids`` int64 [K]: the json's category ids in class order, so
   that writing the elements back gives the same ids (1, 3, 90 stay 1, 3, 90).
 
-The reader refuses rather than guesses: nothing is dropped (degenerate
-boxes stay), and a malformed file is an error that names the file and the
-image or annotation: a missing ``images``, ``categories`` or ``bbox``, a
-``bbox`` that is not four finite numbers, a duplicated image id, an
-annotation of an unknown image or category, a missing ``segmentation``
-when masks are read, an image file that cannot be decoded.
+Boxes as COCO users expect them. A ``bbox`` of zero width or height (COCO's
+own train2017 has a few) is kept: such a box never matches an anchor or
+proposal, and evaluation still counts it as COCO does. A ``bbox`` that
+overhangs the image (COCO has boxes a pixel past the edge) is clipped to
+it, so element boxes stay within [0, 1] (docs/design.md, "Boxes"); ``area``
+is the json's, untouched. A negative width or height, or a box wholly
+outside its image, is an error.
+
+The reader refuses rather than guesses: nothing is dropped, and a
+malformed file is a one-line ``ValueError`` that names the file and the
+image or annotation (``kzoo.data.coco_checks``): a file that is not JSON,
+a missing ``images``, ``categories`` or ``bbox``, a ``bbox`` that is not
+four finite numbers or as above, an image, category or annotation id
+that appears twice, an annotation of an unknown image or category, a
+missing ``segmentation`` when masks are read, an image file that does
+not exist (``coco_dataset`` checks them all before reading any, and names
+the first few) or cannot be decoded. A file without ``annotations`` reads
+as images without objects; ``kzoo.data.user_data`` requires them where a
+split needs them.
 
 Writing (``groundtruth_to_coco``, ``predictions_to_coco``) turns elements and
 prediction dicts (docs/design.md, "Predictions") back into a COCO dataset
@@ -36,64 +49,55 @@ kzoo's evaluator and pycocotools read the same numbers.
 """
 
 import json
-import math
 import os
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from kzoo.data import coco_checks
 from kzoo.staging import replace_atomically
 
 
 def load_coco_json(source):
-    """A COCO dataset dict from a path (or the dict itself)."""
-    if isinstance(source, dict):
+    """A COCO dataset dict (or results list) from a path, or the dict or list itself.
+
+    A file that is not valid JSON is a ``ValueError`` naming it."""
+    if isinstance(source, (dict, list)):
         return source
-    with open(source) as f:
-        return json.load(f)
+    with open(source, "rb") as f:
+        try:
+            return json.load(f)
+        except ValueError as error:  # json.JSONDecodeError and UnicodeDecodeError
+            raise ValueError(f"{source}: not valid JSON: {error}") from None
 
 
-def coco_categories(dataset):
-    """Categories sorted by id; class ``c`` is ``coco_categories(d)[c]``."""
-    return sorted(load_coco_json(dataset)["categories"], key=lambda c: c["id"])
+def coco_categories(dataset, source=None):
+    """Categories sorted by id; class ``c`` is ``coco_categories(d)[c]``. Errors name ``source``."""
+    source = _source(dataset, source)
+    dataset = load_coco_json(dataset)
+    coco_checks.check_categories(dataset, source)
+    return sorted(dataset["categories"], key=lambda c: c["id"])
 
 
-def _check_dataset(dataset, source, image_dir, masks):
-    """Refuse a malformed COCO dataset with an error naming ``source`` and the image or annotation."""
-    for key in ("images", "categories"):
-        if not isinstance(dataset.get(key), list):
-            raise ValueError(f"{source}: no {key!r} list")
-    images = {}
-    for info in dataset["images"]:
-        missing = [k for k in ("id", "height", "width") + (("file_name",) if image_dir else ()) if k not in info]
-        if missing:
-            raise ValueError(f"{source}: image {info.get('id', info)} has no {', '.join(missing)}")
-        if info["id"] in images:
-            raise ValueError(f"{source}: image id {info['id']} appears twice")
-        images[info["id"]] = info
-    categories = {c.get("id") for c in dataset["categories"]}
-    for ann in dataset.get("annotations", []):
-        name = f"{source}: annotation {ann.get('id', '(no id)')}"
-        if ann.get("image_id") not in images:
-            raise ValueError(f"{name} belongs to image {ann.get('image_id')}, which is not among the images")
-        if ann.get("category_id") not in categories:
-            raise ValueError(f"{name} has unknown category id {ann.get('category_id')}")
-        bbox = ann.get("bbox")
-        if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
-            raise ValueError(f"{name} has no bbox of four numbers (got {bbox!r})")
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in bbox):
-            raise ValueError(f"{name} has a bbox that is not finite: {bbox}")
-        if masks and "segmentation" not in ann:
-            raise ValueError(f"{name} has no segmentation, and masks were asked for")
+def _source(dataset, source):
+    """What errors call the dataset: ``source``, else its path, else "the COCO dataset"."""
+    return source or (dataset if isinstance(dataset, str) else "the COCO dataset")
+
+
+def _boxes(anns, height, width):
+    """COCO ``[x, y, w, h]`` pixels -> normalized ``[ymin, xmin, ymax, xmax]``, clipped to the image."""
+    x, y, w, h = np.array([a["bbox"] for a in anns], np.float64).reshape(-1, 4).T
+    boxes = np.stack([y / height, x / width, (y + h) / height, (x + w) / width], -1)
+    return np.clip(boxes, 0.0, 1.0).astype(np.float32)
 
 
 def coco_elements(dataset, image_dir=None, masks=False, keypoints=False, source=None):
     """Yields one kzoo element per image of a COCO dataset (module docstring); errors name ``source``
     (default: the json's path when ``dataset`` is one)."""
-    source = source or (dataset if isinstance(dataset, str) else "the COCO dataset")
+    source = _source(dataset, source)
     dataset = load_coco_json(dataset)
-    _check_dataset(dataset, source, image_dir, masks)
-    categories = coco_categories(dataset)
+    coco_checks.check_dataset(dataset, source, image_dir, masks)
+    categories = coco_categories(dataset, source)
     class_of = {c["id"]: i for i, c in enumerate(categories)}
     category_ids = np.array([c["id"] for c in categories], np.int64)
     by_image = {}
@@ -108,8 +112,7 @@ def coco_elements(dataset, image_dir=None, masks=False, keypoints=False, source=
             element["image"] = _read_image(os.path.join(image_dir, info["file_name"]), height, width)
         else:
             element["height"], element["width"] = np.int32(height), np.int32(width)
-        x, y, w, h = np.array([a["bbox"] for a in anns], np.float64).reshape(-1, 4).T
-        element["boxes"] = np.stack([y / height, x / width, (y + h) / height, (x + w) / width], -1).astype(np.float32)
+        element["boxes"] = _boxes(anns, height, width)
         element["classes"] = np.array([class_of[a["category_id"]] for a in anns], np.int32)
         element["is_crowd"] = np.array([bool(a.get("iscrowd", 0)) for a in anns], bool)
         element["area"] = np.array([a.get("area", 0.0) for a in anns], np.float32)
@@ -131,11 +134,12 @@ def coco_dataset(dataset, image_dir, masks=False, keypoints=False, source=None):
     """``coco_elements`` as an unbatched ``tf.data.Dataset`` (images must be given); errors name ``source``."""
     import tensorflow as tf
 
-    source = source or (dataset if isinstance(dataset, str) else "the COCO dataset")
+    source = _source(dataset, source)
     dataset = load_coco_json(dataset)
-    _check_dataset(dataset, source, image_dir, masks)
+    coco_checks.check_dataset(dataset, source, image_dir, masks)
     if not dataset["images"]:
         raise ValueError(f"{source} has no images")
+    coco_checks.check_image_files(dataset, image_dir, source)
     # The element signature, from the first image alone.
     first_id = dataset["images"][0]["id"]
     sample = {**dataset, "images": dataset["images"][:1],

@@ -23,10 +23,18 @@ place with ``os.replace``, so a reader sees a whole file or none. Every
 resumes after its last chunk, and the chunks are deleted once the
 finished file is in place. A file whose settings differ or
 that cannot be read is recomputed.
+
+Keys. A built-in or TFDS dataset is keyed by its name. A dataset folder is
+keyed by its resolved absolute path (which also names the file, so two
+folders called ``my_data`` keep two files), and its file holds a
+fingerprint of the split's json bytes and of its image files' sizes and
+modification times (``kzoo.data.user_data.fingerprint``): editing the json
+or an image in place makes the next call recompute, never reuse.
 """
 
 import collections.abc
 import glob
+import hashlib
 import json
 import os
 import re
@@ -38,6 +46,7 @@ import tensorflow as tf
 
 import kzoo.data
 from kzoo.data import selective_search as search_lib
+from kzoo.data import user_data
 
 FORMAT_VERSION = 1
 
@@ -109,11 +118,11 @@ def split_proposals(
     """
     if mode not in search_lib.MODES or max_proposals < 1:
         raise ValueError(f"Need a mode in {search_lib.MODES} and max_proposals >= 1, got {mode!r}, {max_proposals}.")
-    settings = dict(dataset=dataset, split=split, mode=mode, max_proposals=int(max_proposals),
+    settings = dict(**_data_key(dataset, split), split=split, mode=mode, max_proposals=int(max_proposals),
                     max_side=max_side, version=FORMAT_VERSION)
     folder = cache_dir or default_cache_dir()
     os.makedirs(folder, exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{dataset}.{split}.{mode}.p{max_proposals}.side{max_side}")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{_file_stem(settings)}.{split}.{mode}.p{max_proposals}.side{max_side}")
     path = os.path.join(folder, name + ".npz")
     arrays = _read(path, settings)
     if arrays is None:
@@ -123,6 +132,28 @@ def split_proposals(
             os.remove(part)
     return SplitProposals(arrays["image_ids"], arrays["boxes"], arrays["counts"], arrays["fallback"],
                           settings, path)
+
+
+def _data_key(dataset, split):
+    """The settings that tie a cache file to its data.
+
+    A built-in or TFDS name is its own key. A dataset folder (``kzoo.data.user_data``)
+    is keyed by its resolved absolute path, and the file records the split json's
+    resolved path and ``user_data.fingerprint`` (the json's bytes, every image's
+    size and modification time): another folder of the same name, or data edited
+    in place, never reuses stale proposals.
+    """
+    if not user_data.is_user_dataset(dataset):
+        return {"dataset": dataset}
+    return {"dataset": os.path.realpath(dataset), "source": user_data.fingerprint(dataset, split)}
+
+
+def _file_stem(settings):
+    """A dataset's part of the cache file name: the name, or a folder's base name and a hash of its path."""
+    if "source" not in settings:
+        return settings["dataset"]
+    folder = settings["dataset"]
+    return f"{os.path.basename(folder)}-{hashlib.sha256(folder.encode()).hexdigest()[:12]}"
 
 
 def _compute(settings, stem, data_dir, chunk_size, verbose):

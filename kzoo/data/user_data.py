@@ -31,15 +31,21 @@ folder laid out in one of two ways works too:
 
 Nothing is guessed: a split that is not there, a folder that is neither
 layout, an image that cannot be decoded or disagrees with its json are
-errors that name the file.
+errors that name the file. Every json is checked when its split is listed
+(``info``) or loaded, with ``kzoo.data.coco``'s rules (ids unique, boxes
+sane); ``train.json`` and the validation json need an ``annotations`` list,
+which for ``train.json`` must not be empty (``test.json`` may go without);
+loading a split checks that every image it lists is on disk.
 """
 
 import collections
+import hashlib
+import json
 import os
 
 import tensorflow as tf
 
-from kzoo.data import coco
+from kzoo.data import coco, coco_checks
 
 SPLIT_FILES = {"train": ("train.json",), "validation": ("validation.json", "val.json"), "test": ("test.json",)}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -80,13 +86,43 @@ def _image_dir(folder):
     return images if os.path.isdir(images) else folder
 
 
+def _present_splits(folder):
+    """The splits of a COCO folder whose json file is there, in ``SPLIT_FILES`` order."""
+    return [split for split, names in SPLIT_FILES.items()
+            if any(os.path.exists(os.path.join(folder, name)) for name in names)]
+
+
+def _read_split(folder, split):
+    """(path, checked dataset dict) of a COCO split.
+
+    Training and validation need an ``annotations`` list (without one, training would
+    run with zero loss); ``test.json`` may go without. An empty list is no object in
+    any image: a legal validation or test split, but nothing to train on.
+    """
+    path = _coco_file(folder, split)
+    data = coco.load_coco_json(path)
+    coco_checks.check_dataset(data, path)
+    if split != "test" and "annotations" not in data:
+        raise ValueError(f"{path}: no 'annotations' list, which the {split} split needs (only test.json may lack it)")
+    if split == "train" and not data["annotations"]:
+        raise ValueError(f"{path}: the 'annotations' list is empty: no object to train on")
+    return path, data
+
+
 def _coco_contents(folder):
-    """(train json dict, whether to read masks, whether to read keypoints)."""
-    train = coco.load_coco_json(_coco_file(folder, "train"))
-    annotations = train.get("annotations", [])
+    """(train json path, its dict, whether to read masks, whether to read keypoints)."""
+    path, train = _read_split(folder, "train")
+    annotations = train["annotations"]
     masks = bool(annotations) and all(ann.get("segmentation") for ann in annotations)
-    keypoints = any(category.get("keypoints") for category in train.get("categories", []))
-    return train, masks, keypoints
+    keypoints = any(category.get("keypoints") for category in train["categories"])
+    return path, train, masks, keypoints
+
+
+def _check_categories(folder, split, path, data, train_categories):
+    """A split's categories must be train.json's (checked per file first: ids unique)."""
+    names = [c["name"] for c in coco.coco_categories(data, path)]
+    if names != [c["name"] for c in train_categories]:
+        raise ValueError(f"{folder}: the {split} split's categories differ from train.json's")
 
 
 def _class_folders(split_dir):
@@ -124,17 +160,12 @@ def info_fields(folder):
                 splits[split] = len(_image_files(folder, split))
         return dict(class_names=class_names, image_size=None, splits=splits, max_objects=1,
                     features=("image", "boxes", "classes", "image_id"))
-    train, masks, keypoints = _coco_contents(folder)
-    categories = coco.coco_categories(train)
+    train_path, train, masks, keypoints = _coco_contents(folder)
+    categories = coco.coco_categories(train, train_path)
     splits, max_objects = {}, 0
-    for split in SPLIT_FILES:
-        try:
-            data = train if split == "train" else coco.load_coco_json(_coco_file(folder, split))
-        except ValueError:
-            continue
-        other = [c["name"] for c in coco.coco_categories(data)]
-        if other != [c["name"] for c in categories]:
-            raise ValueError(f"{folder}: the {split} split's categories differ from train.json's")
+    for split in _present_splits(folder):
+        path, data = (train_path, train) if split == "train" else _read_split(folder, split)
+        _check_categories(folder, split, path, data, categories)
         splits[split] = len(data["images"])
         per_image = collections.Counter(ann.get("image_id") for ann in data.get("annotations", []))
         max_objects = max([max_objects, *per_image.values()])
@@ -165,8 +196,43 @@ def load(folder, split="train"):
         return tf.data.Dataset.from_tensor_slices((indices, paths, labels)).map(
             element, num_parallel_calls=tf.data.AUTOTUNE
         )
-    train, masks, keypoints = _coco_contents(folder)
-    path = _coco_file(folder, split)
+    train_path, train, masks, keypoints = _coco_contents(folder)
     # The train json is read once (COCO's can be hundreds of megabytes); errors still name its file.
-    return coco.coco_dataset(train if split == "train" else path, _image_dir(folder), masks=masks,
-                             keypoints=keypoints, source=path)
+    path, data = (train_path, train) if split == "train" else _read_split(folder, split)
+    _check_categories(folder, split, path, data, coco.coco_categories(train, train_path))
+    return coco.coco_dataset(data, _image_dir(folder), masks=masks, keypoints=keypoints, source=path)
+
+
+def fingerprint(folder, split):
+    """What a split reads, for caches of results computed from it (``kzoo.data.proposal_cache``).
+
+    Returns ``{"path": ..., "fingerprint": ...}``: the resolved absolute path of the
+    split's json (or of its folder of class folders), and a SHA-256 of the json's bytes
+    and of every image file's name, size and modification time. Editing the json or
+    any image in place, or pointing at another folder, changes it; nothing is decoded.
+    """
+    digest = hashlib.sha256()
+    if _layout(folder) == "folders":
+        path, files = os.path.join(folder, split), [file for file, _ in _image_files(folder, split)]
+    else:
+        path = _coco_file(folder, split)
+        with open(path, "rb") as handle:
+            contents = handle.read()
+        digest.update(contents)
+        files = _listed_images(folder, path, contents)
+    for file in files:
+        stat = os.stat(file) if os.path.isfile(file) else None
+        name = os.path.relpath(file, folder)  # the folder's real path is keyed apart
+        digest.update(repr((name, stat and stat.st_size, stat and stat.st_mtime_ns)).encode())
+    return {"path": os.path.realpath(path), "fingerprint": digest.hexdigest()}
+
+
+def _listed_images(folder, path, contents):
+    """The image paths a COCO json's ``contents`` (bytes of ``path``) lists."""
+    try:
+        data = json.loads(contents)
+    except ValueError as error:
+        raise ValueError(f"{path}: not valid JSON: {error}") from None
+    coco_checks.check_lists(data, path)
+    image_dir = _image_dir(folder)
+    return [os.path.join(image_dir, str(info.get("file_name", ""))) for info in data["images"]]
