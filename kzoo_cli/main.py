@@ -1,6 +1,7 @@
 """The ``kzoo`` command: models, datasets, train, evaluate, export, predict, quickstart, tradeoffs."""
 
 import argparse
+import contextlib
 import difflib
 import os
 import runpy
@@ -9,6 +10,9 @@ import sys
 from kzoo_cli import recipe_args
 from kzoo_cli.argtypes import non_negative_float, positive_float, positive_int
 from kzoo_cli.errors import error_message
+
+# The line TFLite's quantizer writes to the process's stderr (C++) on every int8 conversion; `--verbose` keeps it.
+CONVERTER_NOISE = ("fully_quantize: ",)
 
 # The exit status of every failure, bad arguments included (README, "Export and serving").
 ERROR_STATUS = 1
@@ -165,6 +169,7 @@ def _cmd_evaluate(args):
 def _cmd_export(args):
     from kzoo.export import export_saved_model, export_tflite
     from kzoo.export.labels import dataset_class_names
+    from kzoo_cli.predict_command import without_stderr_lines
 
     if args.quantize and args.format != "tflite":
         raise ValueError(f"--quantize {args.quantize} applies to TFLite files; add --format tflite")
@@ -183,8 +188,9 @@ def _cmd_export(args):
 
             representative = representative_images(model, dataset)
         path = os.path.join(args.out, f"{args.name}{'' if not args.quantize else '_' + args.quantize}.tflite")
-        export_tflite(model, path, quantize=args.quantize, representative_data=representative, class_names=class_names,
-                      image_masks=args.image_masks)
+        with contextlib.nullcontext() if args.verbose else without_stderr_lines(CONVERTER_NOISE):
+            export_tflite(model, path, quantize=args.quantize, representative_data=representative,
+                          class_names=class_names, image_masks=args.image_masks)
     print(f"exported {path}")
 
 

@@ -207,3 +207,16 @@ def test_quickstart_runs_the_whole_job_on_a_tiny_dataset(tmp_path, capsys):
     assert os.path.isdir(result["saved_model"]) and os.path.exists(result["tflite"])
     picture = tf.io.decode_png(tf.io.read_file(result["picture"])).numpy()
     assert picture.shape[0] > 200 and picture.std() > 10  # three rows: truth, SavedModel, TFLite
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_an_int8_export_keeps_the_quantizers_line_off_the_terminal_unless_verbose(tmp_path, capfd, verbose):
+    dataset = "fashion_scenes/single_tiny"
+    info = kzoo.data.info(dataset)
+    model = kzoo.build("classifier", num_classes=info.num_classes, backbone="tiny", input_shape=(32, 32, 3))
+    checkpoint = str(tmp_path / "model.keras")
+    model.save(checkpoint)
+    main((["--verbose"] if verbose else []) + ["export", checkpoint, "--name", "c", "--format", "tflite",
+                                               "--quantize", "int8", "--dataset", dataset, "--out", str(tmp_path)])
+    assert os.path.exists(tmp_path / "c_int8.tflite")
+    assert ("fully_quantize: " in capfd.readouterr().err) == verbose
