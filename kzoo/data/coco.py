@@ -50,6 +50,7 @@ kzoo's evaluator and pycocotools read the same numbers.
 
 import json
 import os
+import re
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -161,10 +162,16 @@ def _read_image(path, height, width):
     try:
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False).numpy()
     except tf.errors.OpError as error:
-        raise ValueError(f"image file {path} cannot be decoded: {error.message.splitlines()[0]}") from None
+        raise ValueError(f"image file {path} cannot be decoded: {_op_message(error)}") from None
     if image.shape[:2] != (height, width):
         raise ValueError(f"{path} is {image.shape[1]}x{image.shape[0]}, the json says {width}x{height}")
     return image
+
+
+def _op_message(error):
+    """A TF op error's own first line, without the op's name around it ("{{function_node ...}}", "[Op:...]")."""
+    first = error.message.strip().splitlines()[0] if error.message.strip() else type(error).__name__
+    return re.sub(r"\s*\[Op:[^\]]*\](?: name: ?\S*)?\s*$", "", re.sub(r"^(\{\{function_node [^}]*\}\}\s*)+", "", first))
 
 
 def _annotation_rle(ann, height, width):
