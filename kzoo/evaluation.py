@@ -14,8 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 import kzoo.data
-from kzoo.data.checkpoint_record import record_of, resolve_dataset
 from kzoo.export.inference import make_inference_fn, num_external_proposals
+from kzoo.export.labels import model_dataset
 from kzoo.models.registry import get_spec, spec_of
 
 
@@ -90,14 +90,6 @@ def evaluate_predictions(spec, elements, predictions, dataset=None):
     results = spec.evaluate(elements, predictions, info)
     return {"task": spec.task, "dataset": dataset, "examples": len(elements), "class_names": list(info.class_names),
             **results}
-
-
-def model_dataset(model, requested=None):
-    """The dataset to score ``model`` on: ``requested`` (which must have the classes the model learned, when
-    its dataset record is known), else the dataset it learned from (its record, attached by
-    ``kzoo.training.train`` and ``kzoo.load_checkpoint``), else its registered default."""
-    return resolve_dataset(requested, record_of(model), spec_of(model).dataset,
-                           lambda name: kzoo.data.info(name).class_names)
 
 
 def evaluate_split(model, dataset=None, split="test", limit=None, verbose=1):

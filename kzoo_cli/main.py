@@ -122,14 +122,13 @@ def _no_recipe_message(name, path):
 
 
 def _checkpoint_dataset(model, path, requested):
-    """The dataset of a checkpoint: ``requested`` if its classes are the ones the model learned, else its own."""
-    import kzoo.data
-    from kzoo.data.checkpoint_record import read_record, resolve_dataset
-    from kzoo.models.registry import spec_of
+    """The dataset of a checkpoint: ``requested`` if its classes are the ones the model learned, else its own
+    (``kzoo.export.labels.model_dataset``, from the record ``kzoo.load_checkpoint`` attached)."""
+    from kzoo.data.checkpoint_record import record_of
+    from kzoo.export.labels import model_dataset
 
-    record = read_record(path)
-    dataset = resolve_dataset(requested, record, spec_of(model).dataset, lambda name: kzoo.data.info(name).class_names)
-    if record is None and requested is None:
+    dataset = model_dataset(model, requested)
+    if record_of(model) is None and requested is None:
         # Not an error (checkpoints saved outside kzoo's training have no record), but never a silent choice.
         print(f"kzoo: note: {path} does not record its dataset (it was not saved by kzoo's training); using the "
               f"classes of {dataset}. Pass --dataset to choose.", file=sys.stderr)

@@ -41,8 +41,6 @@ def read_image(path):
     """An image file as uint8 RGB [H, W, 3], or a ValueError that names the file."""
     import tensorflow as tf
 
-    if not os.path.isfile(path):
-        raise ValueError(f"no such image file: {path}")
     with open(path, "rb") as handle:
         data = handle.read()
     try:

@@ -6,7 +6,7 @@ import os
 import flatbuffers
 from tensorflow.lite.python import schema_py_generated as schema
 
-from kzoo.data.checkpoint_record import record_of
+from kzoo.data.checkpoint_record import record_of, resolve_dataset
 
 LABELS_FILE = os.path.join("assets.extra", "labels.json")
 TFLITE_METADATA_NAME = "kzoo_labels"
@@ -18,11 +18,15 @@ def recorded_class_names(model):
     return None if record is None else list(record["class_names"])
 
 
-def _model_dataset(model, dataset):
-    """``dataset``, else the one ``model`` learned from (its record), else its registered default."""
+def model_dataset(model, requested=None):
+    """The dataset to score, label or calibrate ``model`` with: ``requested`` (which must have the classes
+    the model learned, when its dataset record is known), else the dataset it learned from (its record,
+    attached by ``kzoo.training.train`` and ``kzoo.load_checkpoint``), else its registered default."""
+    import kzoo.data
     from kzoo.models.registry import spec_of
 
-    return dataset or (record_of(model) or {}).get("dataset") or spec_of(model).dataset
+    return resolve_dataset(requested, record_of(model), spec_of(model).dataset,
+                           lambda name: kzoo.data.info(name).class_names)
 
 
 def dataset_class_names(model, dataset=None):
@@ -32,7 +36,7 @@ def dataset_class_names(model, dataset=None):
 
     if dataset is None and record_of(model) is not None:
         return recorded_class_names(model)
-    name = _model_dataset(model, dataset)
+    name = model_dataset(model, dataset)
     try:
         return list(kzoo.data.info(name).class_names)
     except (KeyError, ValueError):
@@ -43,7 +47,7 @@ def representative_images(model, dataset=None, count=200):
     """uint8 images from the model's dataset (``dataset``, else its own), for int8 calibration."""
     import kzoo.data
 
-    ds = kzoo.data.load(_model_dataset(model, dataset), split="train").take(count)
+    ds = kzoo.data.load(model_dataset(model, dataset), split="train").take(count)
     return [element["image"] for element in ds.as_numpy_iterator()]
 
 
